@@ -1,0 +1,63 @@
+package loadgen
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRunCountsAndBounds(t *testing.T) {
+	var hits, fails atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			fails.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		hits.Add(1)
+	}))
+	defer srv.Close()
+	get := func(path string) func(ctx context.Context, _, _ int) (*http.Request, error) {
+		return func(ctx context.Context, _, _ int) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
+		}
+	}
+	rep, err := Run(context.Background(), Options{Concurrency: 4, Duration: time.Minute, MaxRequests: 400},
+		Scenario{Name: "ok", Weight: 3, Request: get("/ok")},
+		Scenario{Name: "fail", Weight: 1, Request: get("/fail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.Requests != 400 || int64(rep.Rows[0].Requests) != hits.Load() || int64(rep.Rows[1].Errors) != fails.Load() {
+		t.Fatalf("report %+v; server saw %d ok, %d failed", rep, hits.Load(), fails.Load())
+	}
+	if rep.Rows[0].Errors != 0 || rep.Rows[1].FirstError != "status 500" || rep.Rows[0].P99 < rep.Rows[0].P50 {
+		t.Fatalf("rows %+v", rep.Rows)
+	}
+	// 3:1 weights over 400 requests: the share is near 75%.
+	if share := float64(rep.Rows[0].Requests) / 400; share < 0.6 || share > 0.9 {
+		t.Errorf("ok share %.2f, want about 0.75", share)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "| ok | ") || !strings.Contains(md, "| all | 400 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	var lats []time.Duration
+	for i := 1; i <= 100; i++ {
+		lats = append(lats, time.Duration(i)*time.Millisecond)
+	}
+	for q, want := range map[float64]time.Duration{0.5: 50 * time.Millisecond, 0.99: 99 * time.Millisecond, 1: 100 * time.Millisecond} {
+		if got := quantile(lats, q); got != want {
+			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if quantile(nil, 0.5) != 0 {
+		t.Error("empty")
+	}
+}
