@@ -147,6 +147,7 @@ func (m *MinIO) waitReady(ctx context.Context) error {
 		}
 		select {
 		case err := <-m.done:
+			m.done <- err // Stop waits on it too
 			return fmt.Errorf("minio exited before it was live (%v); see its log", err)
 		case <-ctx.Done():
 			return ctx.Err()

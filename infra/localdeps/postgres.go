@@ -163,6 +163,7 @@ func (pg *Postgres) waitReady(ctx context.Context) error {
 		}
 		select {
 		case err := <-pg.done:
+			pg.done <- err // Stop waits on it too
 			return fmt.Errorf("postgres exited before accepting connections (%v); see its log", err)
 		case <-ctx.Done():
 			return ctx.Err()

@@ -1,0 +1,249 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onewindow/onewindow/infra/gateway"
+)
+
+// signedProbe is a signed request per function that a caller of the
+// platform role may make; any answer of the function itself will do.
+var signedProbe = map[string]string{
+	"case-submit":        "/cases/13010012026112200000013",
+	"serial-issue":       "/verify?serial=13010012026112200000013",
+	"document-fetch":     "/materials?holderId=130102199003071234",
+	"warning-scan":       "/calendar/2026",
+	"catalog-lookup":     "/items?q=%E6%B0%91%E5%AE%BF&limit=5",
+	"payment-callback":   "/orders/13010092026112200000017",
+	"logistics-callback": "/shipments/EMS1234567890",
+}
+
+// TestStack runs `onewindow run` (make run) as a subprocess against the
+// test PostgreSQL and MinIO and checks the local stack end to end:
+// listing, authentication through the gateway, the scan trigger, a
+// redeploy under load, a killed replica coming back, scaling, and a clean
+// stop on SIGTERM that leaves no process behind.
+func TestStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the whole stack: not in -short")
+	}
+	s := startStack(t)
+	s.waitHealthy(t, 5*time.Minute) // the builds are cached after TestBuildContexts
+	stack := loadStack(t, s.root)
+	names := stack.Names()
+	portal := s.appClient(t, "hebei-portal")
+	ctx := context.Background()
+
+	t.Run("lists the functions of stack.yml", func(t *testing.T) {
+		a, err := readAnswer(http.Get(s.url + "/system/functions"))
+		if err != nil || a.status != http.StatusOK {
+			t.Fatalf("GET /system/functions: %v %v", a, err)
+		}
+		var list []gateway.FunctionStatus
+		if err := json.Unmarshal(a.body, &list); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range list {
+			got = append(got, f.Name)
+			want := stack.Functions[f.Name]
+			if !maps.Equal(f.Labels, want.Labels) {
+				t.Errorf("%s labels %v, want %v", f.Name, f.Labels, want.Labels)
+			}
+			if f.AvailableReplicas != f.Replicas || f.Replicas < 1 {
+				t.Errorf("%s: %d of %d replicas available", f.Name, f.AvailableReplicas, f.Replicas)
+			}
+		}
+		if !slices.Equal(got, names) {
+			t.Fatalf("functions %v, want %v", got, names)
+		}
+		scan := list[slices.Index(got, "warning-scan")]
+		if scan.Annotations["topic"] != "cron-function" || scan.Annotations["schedule"] != "*/5 * * * *" {
+			t.Errorf("warning-scan annotations: %v", scan.Annotations)
+		}
+		if len(names) != 7 {
+			t.Errorf("%d functions, want 7", len(names))
+		}
+	})
+
+	t.Run("an unsigned call is refused by every function", func(t *testing.T) {
+		for _, fn := range names {
+			a, err := readAnswer(http.Get(s.url + "/function/" + fn + "/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.status != http.StatusUnauthorized || a.header.Get("Content-Type") != "application/problem+json" ||
+				a.code() != "missing_credentials" || a.header.Get("X-Request-Id") == "" {
+				t.Errorf("%s: %v %v", fn, a, a.header)
+			}
+		}
+	})
+
+	t.Run("a signed call reaches every function", func(t *testing.T) {
+		for _, fn := range names {
+			a, err := signedCall(ctx, portal, fn, http.MethodGet, signedProbe[fn], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !functionAnswered(a.status) {
+				t.Errorf("%s GET %s: %v", fn, signedProbe[fn], a)
+			}
+		}
+	})
+
+	t.Run("the scan trigger needs no signature", func(t *testing.T) {
+		a, err := readAnswer(http.Post(s.url+"/function/warning-scan/", "", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !functionAnswered(a.status) {
+			t.Errorf("POST /function/warning-scan/: %v", a)
+		}
+	})
+
+	t.Run("redeploy swaps serial-issue without dropping a request", func(t *testing.T) {
+		before := s.pidFiles(t)["serial-issue-0"]
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var sent int
+		var failures []string
+		statuses := map[int]int{}
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					a, err := signedCall(ctx, portal, "serial-issue", http.MethodPost, "/",
+						[]byte(`{"region":"130100","channel":"online","count":1}`))
+					mu.Lock()
+					sent++
+					statuses[a.status]++
+					if err != nil || !functionAnswered(a.status) {
+						failures = append(failures, fmt.Sprintf("%v %v", a, err))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		cmd := exec.Command(s.bin, "redeploy", "serial-issue")
+		cmd.Dir, cmd.Env = s.root, s.env
+		out, err := cmd.CombinedOutput()
+		close(stop)
+		wg.Wait()
+		if err != nil || !strings.Contains(string(out), "generation 2") {
+			t.Fatalf("onewindow redeploy: %v\n%s", err, out)
+		}
+		if len(failures) > 0 {
+			t.Errorf("%d of %d calls failed during the swap: %v", len(failures), sent, failures)
+		}
+		if after := s.pidFiles(t)["serial-issue-0"]; after == before || processAlive(before) {
+			t.Errorf("pid %d -> %d; old alive: %v", before, after, processAlive(before))
+		}
+		t.Logf("%d calls during the redeploy, by status: %v", sent, statuses)
+	})
+
+	t.Run("a killed replica comes back while the others serve", func(t *testing.T) {
+		victim := s.pidFiles(t)["serial-issue-0"]
+		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		// The other functions are not disturbed.
+		for _, fn := range names {
+			if fn == "serial-issue" {
+				continue
+			}
+			a, err := signedCall(ctx, portal, fn, http.MethodGet, signedProbe[fn], nil)
+			if err != nil || !functionAnswered(a.status) {
+				t.Errorf("%s while serial-issue restarts: %v %v", fn, a, err)
+			}
+		}
+		pollUntil(t, time.Minute, "serial-issue restarted and healthy", func() bool {
+			pid := s.pidFiles(t)["serial-issue-0"]
+			if pid == 0 || pid == victim {
+				return false
+			}
+			h, err := readAnswer(http.Get(s.url + "/healthz"))
+			if err != nil || h.status != http.StatusOK {
+				return false
+			}
+			a, err := signedCall(ctx, portal, "serial-issue", http.MethodGet, signedProbe["serial-issue"], nil)
+			return err == nil && functionAnswered(a.status)
+		})
+		if processAlive(victim) {
+			t.Errorf("killed pid %d still exists", victim)
+		}
+	})
+
+	t.Run("serial-issue scales to 2", func(t *testing.T) {
+		a, err := readAnswer(http.Post(s.url+"/system/scale-function/serial-issue", "application/json",
+			strings.NewReader(`{"serviceName":"serial-issue","replicas":2}`)))
+		if err != nil || a.status != http.StatusAccepted {
+			t.Fatalf("scale: %v %v", a, err)
+		}
+		pollUntil(t, time.Minute, "2 healthy replicas of serial-issue", func() bool {
+			a, err := readAnswer(http.Get(s.url + "/system/function/serial-issue"))
+			var st gateway.FunctionStatus
+			if err != nil || json.Unmarshal(a.body, &st) != nil {
+				return false
+			}
+			return st.Replicas == 2 && st.AvailableReplicas == 2
+		})
+		pids := s.pidFiles(t)
+		if pids["serial-issue-0"] == 0 || pids["serial-issue-1"] == 0 || pids["serial-issue-0"] == pids["serial-issue-1"] {
+			t.Errorf("pid files: %v", pids)
+		}
+		for range 4 {
+			a, err := signedCall(ctx, portal, "serial-issue", http.MethodGet, signedProbe["serial-issue"], nil)
+			if err != nil || !functionAnswered(a.status) {
+				t.Errorf("serial-issue with 2 replicas: %v %v", a, err)
+			}
+		}
+	})
+
+	t.Run("SIGTERM stops everything", func(t *testing.T) {
+		pids := s.pidFiles(t)
+		if len(pids) < len(names) {
+			t.Fatalf("only %d pid files: %v", len(pids), pids)
+		}
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("onewindow run did not exit within 2 minutes of SIGTERM")
+		}
+		if s.exitErr != nil {
+			t.Errorf("onewindow run exited with %v", s.exitErr)
+		}
+		for name, pid := range pids {
+			if processAlive(pid) {
+				t.Errorf("replica %s (pid %d) survived", name, pid)
+			}
+		}
+		if left := s.pidFiles(t); len(left) != 0 {
+			t.Errorf("pid files left: %v", left)
+		}
+		if out := s.out.String(); !strings.Contains(out, "OneWindow is up on http://"+s.addr+" (7 functions); Ctrl-C stops it") ||
+			!strings.Contains(out, "stopped") {
+			t.Errorf("console:\n%s", tailOf(out, 4000))
+		}
+	})
+}
