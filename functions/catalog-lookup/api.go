@@ -54,14 +54,69 @@ func conditional(r *httpx.Request, v any) handler.Response {
 
 // written answers a PUT: 201 when it created the record, else 200, with
 // the record and its ETag.
-func written[T any](w catalog.Written[T], version int) handler.Response {
+func written[T any](w catalog.Written[T]) handler.Response {
 	status := http.StatusOK
-	if w.Changed && version == 1 {
+	if w.Created {
 		status = http.StatusCreated
 	}
 	resp := httpx.JSON(status, w.Record)
 	resp.Header.Set("ETag", catalog.ETag(resp.Body))
 	return resp
+}
+
+// getOne serves GET /{kind}/{code} for one kind of record, with ETag and
+// If-None-Match; what names the kind in the 404.
+func getOne[T any](what string, lookup func(ctx context.Context, code string) (T, bool, error)) httpx.HandlerFunc {
+	return func(ctx context.Context, r *httpx.Request) (handler.Response, error) {
+		v, ok, err := lookup(ctx, r.Param("code"))
+		if err != nil {
+			return handler.Response{}, err
+		}
+		if !ok {
+			return handler.Response{}, notFound(what, r.Param("code"))
+		}
+		return conditional(r, v), nil
+	}
+}
+
+// putOne serves PUT /{kind}/{code} (admin) for one kind of record: the
+// body decoded strictly, the write done by put as the calling app.
+func putOne[In, T any](put func(ctx context.Context, by, code string, in In) (catalog.Written[T], error)) httpx.HandlerFunc {
+	return func(ctx context.Context, r *httpx.Request) (handler.Response, error) {
+		var in In
+		if err := r.Decode(&in); err != nil {
+			return handler.Response{}, err
+		}
+		w, err := put(ctx, r.App.ID, r.Param("code"), in)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		return written(w), nil
+	}
+}
+
+// listOf serves a list or search of one kind: limit, cursor and status
+// parsed here, the rest of the query read by query from the snapshot.
+func listOf[T any](a *api, query func(snap *catalog.Snapshot, r *httpx.Request, st catalog.StatusFilter, p catalog.Page) (catalog.Result[T], error)) httpx.HandlerFunc {
+	return func(ctx context.Context, r *httpx.Request) (handler.Response, error) {
+		p, err := page(r)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		st, err := statusFilter(r)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		snap, err := a.cat.Snapshot(ctx)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		res, err := query(snap, r, st, p)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		return list(res), nil
+	}
 }
 
 func notFound(what, code string) error {
@@ -108,11 +163,4 @@ func (a *api) history(collection string) httpx.HandlerFunc {
 		}
 		return httpx.JSON(http.StatusOK, body), nil
 	}
-}
-
-// decode parses a PUT body strictly (400 invalid_json).
-func decode[T any](r *httpx.Request) (T, error) {
-	var in T
-	err := r.Decode(&in)
-	return in, err
 }

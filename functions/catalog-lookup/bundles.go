@@ -10,24 +10,8 @@ import (
 )
 
 // searchBundles: GET /bundles?q=&status=&limit=&cursor= (items as codes).
-func (a *api) searchBundles(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	p, err := page(r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	st, err := statusFilter(r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	snap, err := a.cat.Snapshot(ctx)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	res, err := snap.SearchBundles(catalog.BundleQuery{Q: r.Query.Get("q"), Status: st}, p)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return list(res), nil
+func searchBundles(snap *catalog.Snapshot, r *httpx.Request, st catalog.StatusFilter, p catalog.Page) (catalog.Result[*catalog.Bundle], error) {
+	return snap.SearchBundles(catalog.BundleQuery{Q: r.Query.Get("q"), Status: st}, p)
 }
 
 // getBundle: GET /bundles/{code}, items expanded and materials merged.
@@ -41,17 +25,4 @@ func (a *api) getBundle(ctx context.Context, r *httpx.Request) (handler.Response
 		return handler.Response{}, notFound("bundle", r.Param("code"))
 	}
 	return conditional(r, b), nil
-}
-
-// putBundle: PUT /bundles/{code} (admin).
-func (a *api) putBundle(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	in, err := decode[catalog.BundleInput](r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	w, err := a.cat.PutBundle(ctx, r.App.ID, r.Param("code"), in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return written(w, w.Record.Version), nil
 }

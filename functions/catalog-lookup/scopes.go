@@ -12,49 +12,8 @@ import (
 )
 
 // searchScopes: GET /scopes?q=&domain=&status=&limit=&cursor=
-func (a *api) searchScopes(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	p, err := page(r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	st, err := statusFilter(r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	snap, err := a.cat.Snapshot(ctx)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	res, err := snap.SearchScopes(catalog.ScopeQuery{Q: r.Query.Get("q"), Domain: r.Query.Get("domain"), Status: st}, p)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return list(res), nil
-}
-
-// getScope: GET /scopes/{code} with ETag.
-func (a *api) getScope(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	e, ok, err := a.cat.ScopeEntry(ctx, r.Param("code"))
-	if err != nil {
-		return handler.Response{}, err
-	}
-	if !ok {
-		return handler.Response{}, notFound("scope entry", r.Param("code"))
-	}
-	return conditional(r, e), nil
-}
-
-// putScope: PUT /scopes/{code} (admin).
-func (a *api) putScope(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	in, err := decode[catalog.ScopeEntryInput](r)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	w, err := a.cat.PutScopeEntry(ctx, r.App.ID, r.Param("code"), in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return written(w, w.Record.Version), nil
+func searchScopes(snap *catalog.Snapshot, r *httpx.Request, st catalog.StatusFilter, p catalog.Page) (catalog.Result[*catalog.ScopeEntry], error) {
+	return snap.SearchScopes(catalog.ScopeQuery{Q: r.Query.Get("q"), Domain: r.Query.Get("domain"), Status: st}, p)
 }
 
 // getSelection: GET /scopes/selection?uscc= (400 invalid_uscc).
@@ -73,8 +32,8 @@ func (a *api) putSelection(ctx context.Context, r *httpx.Request) (handler.Respo
 	if err := catalog.CheckUSCC(uscc); err != nil {
 		return handler.Response{}, err
 	}
-	in, err := decode[catalog.SelectionInput](r)
-	if err != nil {
+	var in catalog.SelectionInput
+	if err := r.Decode(&in); err != nil {
 		return handler.Response{}, err
 	}
 	sel, err := a.cat.PutSelection(ctx, r.App.ID, uscc, in)

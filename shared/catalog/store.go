@@ -78,8 +78,10 @@ type put[T any, P record[T]] struct {
 // changed it (false for a PUT of identical content, which keeps the
 // version), and the catalogue revision that holds it.
 type Written[T any] struct {
-	Record   T
-	Changed  bool
+	Record  T
+	Changed bool
+	// Created is true when the PUT made the record (its version 1).
+	Created  bool
 	Revision int64
 }
 
@@ -157,7 +159,7 @@ func (w put[T, P]) run(ctx context.Context, c *Catalog) (Written[T], error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, strconv.FormatInt(rev, 10)); err != nil {
 			return fmt.Errorf("notify catalogue change: %w", err)
 		}
-		out = Written[T]{Record: *w.rec, Changed: true, Revision: rev}
+		out = Written[T]{Record: *w.rec, Changed: true, Created: existing == nil, Revision: rev}
 		return nil
 	})
 	if err != nil {
