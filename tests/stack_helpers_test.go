@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,29 +32,11 @@ type runningStack struct {
 	addr    string
 	dataDir string
 	cmd     *exec.Cmd
-	out     *stackOutput
+	out     *syncBuffer
 	exited  chan struct{} // closed once the process has been waited for
 	exitErr error
 	// env is the process's environment, for other onewindow commands.
 	env []string
-}
-
-// stackOutput is the run's console output.
-type stackOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *stackOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *stackOutput) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startStack builds onewindow and starts `onewindow run` against the test
@@ -67,7 +47,7 @@ func startStack(t *testing.T) *runningStack {
 	root := repoRoot(t)
 	tmp := t.TempDir()
 	s := &runningStack{root: root, bin: filepath.Join(tmp, "onewindow"), dataDir: filepath.Join(tmp, "data"),
-		out: &stackOutput{}, exited: make(chan struct{})}
+		out: &syncBuffer{}, exited: make(chan struct{})}
 
 	build := exec.Command("go", "build", "-o", s.bin, "./infra/cmd/onewindow")
 	build.Dir = root

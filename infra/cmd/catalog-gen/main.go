@@ -12,10 +12,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -26,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onewindow/onewindow/infra/gateway"
 	"github.com/onewindow/onewindow/infra/loadgen"
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/catalog/catalogtest"
@@ -79,7 +77,7 @@ func load(ctx context.Context, args []string) error {
 
 func bench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	gateway := fs.String("gateway", "http://127.0.0.1:8080", "gateway URL")
+	gatewayURL := fs.String("gateway", "http://127.0.0.1:8080", "gateway URL")
 	appsFile := fs.String("apps", "infra/local/apps.json", "apps file with the signing app")
 	appID := fs.String("app", "hebei-portal", "signing app")
 	n := fs.Int("n", 100_000, "items of the loaded catalogue")
@@ -97,17 +95,17 @@ func bench(ctx context.Context, args []string) error {
 	var c, admin *client.Client
 	for _, a := range apps {
 		if a.ID == *appID {
-			c = client.New(*gateway, a.ID, a.Secret)
+			c = client.New(*gatewayURL, a.ID, a.Secret)
 		}
 		if a.ID == *adminID {
-			admin = client.New(*gateway, a.ID, a.Secret)
+			admin = client.New(*gatewayURL, a.ID, a.Secret)
 		}
 	}
 	if c == nil {
 		return fmt.Errorf("app %s is not in %s", *appID, *appsFile)
 	}
 	if *replicas > 0 {
-		if err := scale(ctx, *gateway, *replicas); err != nil {
+		if err := gateway.ScaleAndWait(ctx, *gatewayURL, "catalog-lookup", *replicas); err != nil {
 			return err
 		}
 	}
@@ -199,40 +197,4 @@ func visibility(ctx context.Context, reader, admin *client.Client, code string) 
 	fmt.Printf("\nvisibility: PUT /items/%s answered in %v; 20 reads in a row showed version %d %v after the PUT began\n",
 		code, wrote.Round(time.Millisecond), written.Version, time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// scale asks the gateway for n replicas of catalog-lookup and waits until
-// they are available.
-func scale(ctx context.Context, gateway string, n int) error {
-	body, _ := json.Marshal(map[string]any{"serviceName": "catalog-lookup", "replicas": n})
-	req, err := http.NewRequestWithContext(ctx, "POST", gateway+"/system/scale-function/catalog-lookup", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("scale: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("scale to %d: %s", n, resp.Status)
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		var st struct {
-			AvailableReplicas int `json:"availableReplicas"`
-		}
-		if r, err := http.Get(gateway + "/system/function/catalog-lookup"); err == nil {
-			_ = json.NewDecoder(r.Body).Decode(&st)
-			r.Body.Close()
-			if st.AvailableReplicas == n {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return errors.New("catalog-lookup replicas not available after 60 s")
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onewindow/onewindow/infra/gateway"
 	"github.com/onewindow/onewindow/infra/loadgen"
 	"github.com/onewindow/onewindow/infra/localdeps"
 	"github.com/onewindow/onewindow/shared/auth"
@@ -28,7 +27,7 @@ import (
 // `make bench` runs it; docs/benchmarks.md keeps the figures.
 func cmdBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	gateway := fs.String("gateway", "", "gateway URL of a running stack (default: start one)")
+	gatewayURL := fs.String("gateway", "", "gateway URL of a running stack (default: start one)")
 	appsFile := fs.String("apps", envOr("ONEWINDOW_APPS_FILE", "infra/local/apps.json"), "apps file with the signing apps")
 	conc := fs.Int("c", 64, "concurrent clients")
 	dur := fs.Duration("d", 10*time.Second, "duration of each scenario")
@@ -43,22 +42,22 @@ func cmdBench(ctx context.Context, args []string) error {
 	for _, a := range apps {
 		secrets[a.ID] = a.Secret
 	}
-	if *gateway == "" {
+	if *gatewayURL == "" {
 		url, stop, err := startBenchStack(ctx)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		*gateway = url
+		*gatewayURL = url
 	}
-	portal := client.New(*gateway, "hebei-portal", secrets["hebei-portal"])
+	portal := client.New(*gatewayURL, "hebei-portal", secrets["hebei-portal"])
 
 	for _, b := range benchmarks(portal) {
 		if *only != "" && !strings.Contains(b.name, *only) {
 			continue
 		}
 		if b.replicas > 0 {
-			if err := scale(ctx, *gateway, b.function, b.replicas); err != nil {
+			if err := gateway.ScaleAndWait(ctx, *gatewayURL, b.function, b.replicas); err != nil {
 				return err
 			}
 		}
@@ -94,42 +93,6 @@ func benchmarks(portal *client.Client) []benchmark {
 		{name: "serial-issue, 3 replicas", function: "serial-issue", replicas: 3, scenarios: []loadgen.Scenario{issue}},
 		{name: "serial-verify, 1 replica", function: "serial-issue", replicas: 1, scenarios: []loadgen.Scenario{verify}},
 	}
-}
-
-// scale sets a function's replicas and waits until the gateway lists them available.
-func scale(ctx context.Context, gateway, fn string, n int) error {
-	body, _ := json.Marshal(map[string]any{"serviceName": fn, "replicas": n})
-	req, err := http.NewRequestWithContext(ctx, "POST", gateway+"/system/scale-function/"+fn, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("scale %s: %w", fn, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("scale %s to %d: %s", fn, n, resp.Status)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var st struct {
-			AvailableReplicas int `json:"availableReplicas"`
-		}
-		if r, err := http.Get(gateway + "/system/function/" + fn); err == nil {
-			_ = json.NewDecoder(r.Body).Decode(&st)
-			r.Body.Close()
-			if st.AvailableReplicas == n {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("scale %s to %d: replicas not available after 60 s", fn, n)
 }
 
 // startBenchStack runs `onewindow run` as a child on a free loopback port
