@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onewindow/onewindow/shared/problem"
@@ -90,7 +91,7 @@ func (s *Store) Do(ctx context.Context, appID, function, key string, hash []byte
 			return *stored, true, nil
 		}
 		if owned {
-			return s.run(ctx, appID, function, key, fn)
+			return s.run(withClaim(ctx, claimID{appID, function, key}), appID, function, key, fn)
 		}
 		select {
 		case <-ctx.Done():
@@ -166,6 +167,40 @@ func (s *Store) run(ctx context.Context, appID, function, key string, fn func(co
 		return Response{}, false, fmt.Errorf("store idempotent answer: %w", err)
 	}
 	return resp, false, nil
+}
+
+// claimID names the key a request owns while its handler runs.
+type claimID struct{ app, function, key string }
+
+type claimKey struct{}
+
+func withClaim(ctx context.Context, c claimID) context.Context {
+	return context.WithValue(ctx, claimKey{}, c)
+}
+
+// Tx is the part of a pgx transaction that Settle needs.
+type Tx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Settle stores resp as the answer to the key the request in ctx owns,
+// inside the handler's own transaction, so that the answer commits with the
+// records it describes: a crash after the commit replays it instead of
+// creating them again once the lease runs out. Without an owned key in ctx
+// (no Idempotency-Key sent) it does nothing. Do stores the same answer
+// again when the handler returns, which changes nothing.
+func Settle(ctx context.Context, tx Tx, resp Response) error {
+	c, ok := ctx.Value(claimKey{}).(claimID)
+	if !ok {
+		return nil
+	}
+	header := resp.Header.Clone()
+	header.Del("X-Request-Id")
+	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = $4, headers = $5, body = $6
+		WHERE app_id = $1 AND function = $2 AND key = $3`, c.app, c.function, c.key, resp.Status, header, resp.Body); err != nil {
+		return fmt.Errorf("store idempotent answer: %w", err)
+	}
+	return nil
 }
 
 // sweepEvery is one in how many calls also deletes a batch of expired keys

@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,45 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	resp, replayed, err := s.Do(ctx, "app", "f", "k", hash, created(`{"ok":true}`))
 	if err != nil || replayed || resp.Status != 201 {
 		t.Fatalf("takeover = %+v, replayed=%v, %v", resp, replayed, err)
+	}
+}
+
+// An answer settled in the handler's transaction survives the handler
+// failing after its commit (the replica died before Do stored it): the
+// retry replays it and does not run the handler again.
+func TestSettledAnswerCommitsWithTheHandler(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Pool(t)
+	s := New(db)
+	hash := RequestHash("POST", "/cases", "", []byte(`{}`))
+	answer := Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"caseId":"c1"}`)}
+	_, _, err := s.Do(ctx, "app", "f", "k", hash, func(ctx context.Context) (Response, error) {
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		defer tx.Rollback(ctx)
+		if err := Settle(ctx, tx, answer); err != nil {
+			return Response{}, err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return Response{}, err
+		}
+		return Response{}, errors.New("replica lost after the commit")
+	})
+	if err == nil {
+		t.Fatal("the handler's error was swallowed")
+	}
+	resp, replayed, err := s.Do(ctx, "app", "f", "k", hash, func(context.Context) (Response, error) {
+		t.Fatal("the handler ran again after its answer had committed")
+		return Response{}, nil
+	})
+	if err != nil || !replayed || resp.Status != 201 || string(resp.Body) != `{"caseId":"c1"}` {
+		t.Fatalf("retry = %+v, replayed=%v, %v", resp, replayed, err)
+	}
+	// Without a claim in the context Settle is a no-op.
+	if err := Settle(ctx, db, answer); err != nil {
+		t.Fatal(err)
 	}
 }
 
