@@ -68,9 +68,11 @@ func TestStack(t *testing.T) {
 		if !slices.Equal(got, names) {
 			t.Fatalf("functions %v, want %v", got, names)
 		}
-		scan := list[slices.Index(got, "warning-scan")]
-		if scan.Annotations["topic"] != "cron-function" || scan.Annotations["schedule"] != "*/5 * * * *" {
-			t.Errorf("warning-scan annotations: %v", scan.Annotations)
+		for fn, schedule := range map[string]string{"warning-scan": "*/5 * * * *", "case-submit": "* * * * *"} {
+			a := list[slices.Index(got, fn)].Annotations
+			if a["topic"] != "cron-function" || a["schedule"] != schedule {
+				t.Errorf("%s annotations: %v", fn, a)
+			}
 		}
 		if len(names) != 7 {
 			t.Errorf("%d functions, want 7", len(names))
@@ -111,6 +113,8 @@ func TestStack(t *testing.T) {
 			t.Errorf("POST /function/warning-scan/: %v", a)
 		}
 	})
+
+	t.Run("a case from its uploads to its acceptance", func(t *testing.T) { caseScenario(t, s) })
 
 	t.Run("redeploy swaps serial-issue without dropping a request", func(t *testing.T) {
 		before := s.pidFiles(t)["serial-issue-0"]

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/onewindow/onewindow/shared/forms"
 )
 
 // maxSchemaBytes caps an item's form schema.
@@ -18,8 +20,11 @@ var schemaTypes = map[string]bool{"object": true, "array": true, "string": true,
 // Schema object of reasonable shape and returns it as canonical JSON (keys
 // sorted, no insignificant space), so that every replica renders the same
 // bytes and ETags agree. It checks the structure keywords case-submit
-// relies on (type, properties, required, items, enum); it does not compile
-// the schema.
+// relies on (type, properties, required, items, enum) with messages that
+// name the keyword, then compiles the canonical form as case-submit will
+// (forms.Compile), so that a schema case-submit could not use (a remote
+// $ref, a bad pattern, a recursive or too costly schema) is refused here
+// rather than at every submission.
 func canonicalSchema(raw json.RawMessage) (json.RawMessage, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -39,7 +44,14 @@ func canonicalSchema(raw json.RawMessage) (json.RawMessage, error) {
 	if err := checkSchema(obj, "", 0); err != nil {
 		return nil, err
 	}
-	return canonicalJSON(v)
+	canonical, err := canonicalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := forms.Compile(canonical); err != nil {
+		return nil, err
+	}
+	return canonical, nil
 }
 
 func canonicalJSON(v any) (json.RawMessage, error) {

@@ -1,0 +1,107 @@
+package function
+
+import (
+	"context"
+	"log/slog"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/onewindow/onewindow/shared/calendar"
+	"github.com/onewindow/onewindow/shared/cases"
+	"github.com/onewindow/onewindow/shared/catalog"
+	"github.com/onewindow/onewindow/shared/httpx"
+	"github.com/onewindow/onewindow/shared/problem"
+	"github.com/onewindow/onewindow/shared/serial"
+	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/webhook"
+)
+
+// desk holds what the routes share for the life of the process.
+type desk struct {
+	cases  *cases.Desk        // nil without a database: the service answers 503 before routes run
+	outbox *webhook.Deliverer // delivers to department systems
+}
+
+// redriveBatch bounds the work of one scheduled re-drive, so that a
+// backlog is worked off over several runs rather than past the timeout.
+const redriveBatch = 500
+
+func newService() *service.Service {
+	return service.New("case-submit", func(s *service.Service, r *httpx.Router) {
+		routes(r, newDesk(s))
+	})
+}
+
+// newDesk opens the catalogue, the serial allocator, the calendar and the
+// outbox, and starts the loop that delivers right after each commit.
+func newDesk(s *service.Service) *desk {
+	if s.DB() == nil || s.Objects() == nil {
+		return &desk{}
+	}
+	cat := catalog.Open(s.DB(), catalog.Config{})
+	cat.Warm()
+	alloc, err := serial.NewAllocator(s.DB(), serial.Config{})
+	if err != nil { // only a bad Config fails, and the default is good
+		slog.Error("serial allocator", "err", err)
+		return &desk{}
+	}
+	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: departments{cat}})
+	if err != nil {
+		slog.Error("webhook outbox", "err", err)
+		return &desk{}
+	}
+	c, err := cases.New(cases.Config{
+		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc,
+		Calendars: calendar.NewStore(s.DB(), calendar.StoreConfig{}), Outbox: outbox,
+	})
+	if err != nil {
+		slog.Error("case desk", "err", err)
+		return &desk{}
+	}
+	// The loop lives as long as the process; what it has not delivered
+	// when the replica stops is due again for the next replica or re-drive.
+	go outbox.Run(context.Background())
+	return &desk{cases: c, outbox: outbox}
+}
+
+// ready wraps a route so that it answers 503 when the desk could not be
+// built (no database or object store configured; the logs say which).
+func (d *desk) ready(h httpx.HandlerFunc) httpx.HandlerFunc {
+	if d.cases != nil {
+		return h
+	}
+	return func(context.Context, *httpx.Request) (handler.Response, error) {
+		return handler.Response{}, problem.Unavailable("case-submit is not configured; see its logs")
+	}
+}
+
+// departments gives the outbox each department's webhook from the catalogue.
+type departments struct{ cat *catalog.Catalog }
+
+func (d departments) Endpoint(ctx context.Context, code string) (string, string, error) {
+	dep, ok, err := d.cat.Department(ctx, code)
+	if err != nil || !ok {
+		return "", "", err
+	}
+	return dep.WebhookURL, dep.WebhookSecret, nil
+}
+
+// redriveReport is the answer to the scheduled trigger: counts only.
+type redriveReport struct {
+	Delivered    int `json:"delivered"`
+	Retried      int `json:"retried"`
+	Failed       int `json:"failed"`
+	SweptUploads int `json:"sweptUploads"`
+}
+
+func (d *desk) redriveDue(ctx context.Context) (redriveReport, error) {
+	counts, err := d.outbox.RunDue(ctx, redriveBatch)
+	if err != nil {
+		return redriveReport{}, err
+	}
+	swept, err := d.cases.SweepUploads(ctx, redriveBatch)
+	if err != nil {
+		return redriveReport{}, err
+	}
+	return redriveReport{Delivered: counts.Delivered, Retried: counts.Retried, Failed: counts.Failed, SweptUploads: swept}, nil
+}
