@@ -13,17 +13,21 @@ import (
 )
 
 // AppRecord is an app as issued: the apps file's entries
-// (`[{"id","secret","roles","departments"}]`, ONEWINDOW_APPS_FILE) and the
+// (`[{"id","secret","roles","departments","channels"}]`, ONEWINDOW_APPS_FILE) and the
 // apps table's rows. Secret is the HMAC key, used as its UTF-8 bytes.
 type AppRecord struct {
 	ID          string   `json:"id"`
 	Secret      string   `json:"secret"`
 	Roles       []Role   `json:"roles"`
 	Departments []string `json:"departments"`
+	// Channels: see App.Channels.
+	Channels []string `json:"channels,omitempty"`
 }
 
 // App returns the record without its secret.
-func (r AppRecord) App() App { return App{ID: r.ID, Roles: r.Roles, Departments: r.Departments} }
+func (r AppRecord) App() App {
+	return App{ID: r.ID, Roles: r.Roles, Departments: r.Departments, Channels: r.Channels}
+}
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -88,15 +92,11 @@ func SaveApps(ctx context.Context, db *pgxpool.Pool, apps []AppRecord) error {
 			for i, r := range a.Roles {
 				roles[i] = string(r)
 			}
-			deps := a.Departments
-			if deps == nil {
-				deps = []string{}
-			}
 			if _, err := tx.Exec(ctx, `
-				INSERT INTO apps (id, secret, roles, departments) VALUES ($1, $2, $3, $4)
+				INSERT INTO apps (id, secret, roles, departments, channels) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (id) DO UPDATE SET secret = excluded.secret, roles = excluded.roles,
-					departments = excluded.departments, disabled = false, updated_at = now()`,
-				a.ID, a.Secret, roles, deps); err != nil {
+					departments = excluded.departments, channels = excluded.channels, disabled = false, updated_at = now()`,
+				a.ID, a.Secret, roles, orEmpty(a.Departments), orEmpty(a.Channels)); err != nil {
 				return fmt.Errorf("save app %s: %w", a.ID, err)
 			}
 		}
@@ -106,4 +106,11 @@ func SaveApps(ctx context.Context, db *pgxpool.Pool, apps []AppRecord) error {
 		return fmt.Errorf("save apps: %w", err)
 	}
 	return nil
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

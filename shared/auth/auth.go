@@ -40,6 +40,16 @@ type App struct {
 	// Departments are the department codes a department app acts for;
 	// empty for other roles.
 	Departments []string
+	// Channels bind a provider app to what it may touch: carrier codes
+	// (EMS, SF) for a logistics provider, payment channels (unionpay) for
+	// a payment provider. Empty: not bound.
+	Channels []string
+}
+
+// BoundTo reports whether a may act for channel: an unbound app for any,
+// a bound one for its own channels only.
+func (a App) BoundTo(channel string) bool {
+	return len(a.Channels) == 0 || slices.Contains(a.Channels, channel)
 }
 
 // HasRole reports whether the app holds any of roles.

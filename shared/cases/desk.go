@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onewindow/onewindow/shared/calendar"
@@ -38,6 +39,12 @@ type Config struct {
 	// Licenses resolves materials given as electronic licenses; without
 	// it such materials are refused (license_not_found).
 	Licenses Licenses
+	// Payments opens a payment order when a department requests payment;
+	// without it payment_requested only moves the case.
+	Payments PaymentOrders
+	// Extensions add to GET /cases/{serial} what other functions keep
+	// about a case (its cards, payment order, shipments).
+	Extensions []Extension
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -51,8 +58,10 @@ type Desk struct {
 	serials   *serial.Allocator
 	calendars *calendar.Store
 	outbox    *webhook.Deliverer
-	licenses  Licenses
-	forms     *forms.Cache
+	licenses   Licenses
+	payments   PaymentOrders
+	extensions []Extension
+	forms      *forms.Cache
 	now       func() time.Time
 }
 
@@ -68,6 +77,7 @@ func New(cfg Config) (*Desk, error) {
 	return &Desk{
 		db: cfg.DB, catalog: cfg.Catalog, objects: cfg.Objects, serials: cfg.Serials,
 		calendars: cfg.Calendars, outbox: cfg.Outbox, licenses: cfg.Licenses,
+		payments: cfg.Payments, extensions: cfg.Extensions,
 		forms: forms.NewCache(256), now: now,
 	}, nil
 }
@@ -78,6 +88,34 @@ func (d *Desk) calendar(ctx context.Context) (*calendar.Calendar, error) {
 		return nil, fmt.Errorf("working-day calendar: %w", err)
 	}
 	return cal, nil
+}
+
+// PaymentOrders opens payment orders (payment-callback, contract section
+// 7). Open runs in the transaction that records the payment_requested
+// event, so an order exists exactly when the case awaits payment.
+type PaymentOrders interface {
+	Open(ctx context.Context, tx pgx.Tx, r PaymentRequest) error
+}
+
+// PaymentRequest is a department's request for payment on a case.
+type PaymentRequest struct {
+	CaseSerial string
+	Department string
+	Region     string
+	AmountFen  int64
+	At         time.Time
+}
+
+// Querier is a pool or a transaction, for reads.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Extension adds another function's records to a case view: Payment,
+// Cards or Delivery.Shipments. v.Serial names the case.
+type Extension interface {
+	ExtendView(ctx context.Context, q Querier, v *View) error
 }
 
 // kick wakes the outbox after a commit that queued deliveries.

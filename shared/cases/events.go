@@ -88,6 +88,7 @@ type caseRow struct {
 	parent       *uuid.UUID
 	itemCode     *string
 	department   *string
+	region       string
 	appID        string
 	status       Status
 	immediate    bool
@@ -104,13 +105,13 @@ type caseRow struct {
 	events       int
 }
 
-const caseColumns = `case_id, serial, parent_id, item_code, department, app_id, status, immediate,
+const caseColumns = `case_id, serial, parent_id, item_code, department, region, app_id, status, immediate,
 	accept_days, promised_days, legal_days, accepted_at, special_since, special_days,
 	accept_by, promised_due, legal_due, last_event_at, events`
 
 func scanCase(row pgx.Row) (*caseRow, error) {
 	var c caseRow
-	err := row.Scan(&c.id, &c.serial, &c.parent, &c.itemCode, &c.department, &c.appID, &c.status, &c.immediate,
+	err := row.Scan(&c.id, &c.serial, &c.parent, &c.itemCode, &c.department, &c.region, &c.appID, &c.status, &c.immediate,
 		&c.acceptDays, &c.promisedDays, &c.legalDays, &c.acceptedAt, &c.specialSince, &c.specialDays,
 		&c.acceptBy, &c.promisedDue, &c.legalDue, &c.lastEventAt, &c.events)
 	if err != nil {
@@ -243,6 +244,12 @@ func (d *Desk) apply(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *
 	ev, err := d.writeEvent(ctx, tx, c, appID, in, at, now)
 	if err != nil {
 		return Event{}, err
+	}
+	if in.Type == EventPaymentRequested && d.payments != nil {
+		if err := d.payments.Open(ctx, tx, PaymentRequest{CaseSerial: c.serial, Department: deref(c.department),
+			Region: c.region, AmountFen: *in.AmountFen, At: at}); err != nil {
+			return Event{}, fmt.Errorf("open payment order: %w", err)
+		}
 	}
 	if c.itemCode != nil {
 		if err := d.deliverEvent(ctx, tx, c, ev); err != nil {

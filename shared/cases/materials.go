@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/onewindow/onewindow/shared/auth"
@@ -288,9 +289,21 @@ func (d *Desk) hashObject(ctx context.Context, key string) (string, error) {
 // Licenses resolves electronic licenses (电子证照) for materials given as
 // {"code","licenseNo"}. document-fetch's license store implements it.
 type Licenses interface {
-	// Usable reports whether license licenseNo is valid today, of type
+	// Usable reports whether license licenseNo is valid at at, of type
 	// typeCode (any type when empty), and held by holder.
 	Usable(ctx context.Context, licenseNo, typeCode, holder string, at time.Time) (bool, error)
+	// RecordUse records that app used the license for a case (用证记录),
+	// in the transaction that writes the case.
+	RecordUse(ctx context.Context, tx pgx.Tx, use LicenseUse) error
+}
+
+// LicenseUse is one use of a license in case handling.
+type LicenseUse struct {
+	LicenseNo  string
+	AppID      string
+	CaseSerial string
+	ItemCode   string
+	At         time.Time
 }
 
 func (d *Desk) checkLicense(ctx context.Context, v *problem.Validation, field string, mm *catalog.MergedMaterial, licenseNo, holder string) error {

@@ -18,15 +18,10 @@ import (
 	"github.com/onewindow/onewindow/shared/webhook"
 )
 
-// querier is a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // visible reports whether app may see a case (contract section 4): the app
 // that submitted it, department apps of its department (for a bundle case,
 // of any child's department), supervisors and admins.
-func (d *Desk) visible(ctx context.Context, q querier, app auth.App, submitter string, department *string, id uuid.UUID, bundle bool) (bool, error) {
+func (d *Desk) visible(ctx context.Context, q Querier, app auth.App, submitter string, department *string, id uuid.UUID, bundle bool) (bool, error) {
 	switch {
 	case app.ID == submitter || app.Oversees():
 		return true, nil
@@ -84,13 +79,17 @@ func (d *Desk) Get(ctx context.Context, app auth.App, serialNo string) (View, er
 		return View{}, notFound(serialNo)
 	}
 	v.Applicant = v.Applicant.Masked()
+	for _, x := range d.extensions {
+		if err := x.ExtendView(ctx, d.db, &v); err != nil {
+			return View{}, fmt.Errorf("case view: %w", err)
+		}
+	}
 	return v, nil
 }
 
 // dbtx is a pool or a transaction.
 type dbtx interface {
-	querier
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Querier
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
@@ -128,11 +127,13 @@ func loadView(ctx context.Context, q dbtx, where string, arg any) (View, owner, 
 	}
 	v.Form = form
 	if delivery != nil {
-		v.Delivery = &DeliveryRequest{}
-		if err := json.Unmarshal(delivery, v.Delivery); err != nil {
+		var asked DeliveryRequest
+		if err := json.Unmarshal(delivery, &asked); err != nil {
 			return View{}, owner{}, fmt.Errorf("decode delivery: %w", err)
 		}
+		v.Delivery.Method, v.Delivery.Address = asked.Method, asked.Address
 	}
+	v.Delivery.Shipments = []json.RawMessage{}
 	if err := readDetails(ctx, q, who.id, &v); err != nil {
 		return View{}, owner{}, err
 	}

@@ -303,6 +303,15 @@ func (d *Desk) writeSubmission(ctx context.Context, tx pgx.Tx, app auth.App, in 
 		if c.item == nil {
 			continue // the bundle case itself has no department to deliver to
 		}
+		for _, m := range c.materials {
+			if m.licenseNo == "" {
+				continue
+			}
+			if err := d.licenses.RecordUse(ctx, tx, LicenseUse{LicenseNo: m.licenseNo, AppID: app.ID,
+				CaseSerial: c.serial.String(), ItemCode: c.item.Code, At: now}); err != nil {
+				return fmt.Errorf("record license use: %w", err)
+			}
+		}
 		if err := d.deliverSubmission(ctx, tx, c.id); err != nil {
 			return err
 		}

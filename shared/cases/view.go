@@ -45,6 +45,15 @@ type DeliveryRequest struct {
 	Address json.RawMessage `json:"address,omitempty"`
 }
 
+// DeliveryView is a case's delivery: what the applicant asked for and the
+// shipments of the case, outbound (results, licenses) and inbound (paper
+// materials), each as logistics-callback shows it.
+type DeliveryView struct {
+	Method    string            `json:"method,omitempty"`
+	Address   json.RawMessage   `json:"address,omitempty"`
+	Shipments []json.RawMessage `json:"shipments"`
+}
+
 // Deadlines of a case; nil until known (promisedDue and legalDue come with
 // acceptance; legalDue stays nil for items without a statutory limit).
 type Deadlines struct {
@@ -112,8 +121,9 @@ type View struct {
 	Cards []json.RawMessage `json:"cards"`
 	// Payment is the case's payment order (payment-callback); null without one.
 	Payment json.RawMessage `json:"payment"`
-	// Delivery is how results reach the applicant.
-	Delivery *DeliveryRequest `json:"delivery"`
+	// Delivery is how results reach the applicant: the method asked for
+	// and the shipments logistics-callback tracks.
+	Delivery DeliveryView `json:"delivery"`
 	// Deliveries are the pushes of this case to its department's system.
 	Deliveries  []webhook.Delivery `json:"deliveries"`
 	Children    []Child            `json:"children,omitempty"`
