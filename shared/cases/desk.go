@@ -52,17 +52,17 @@ type Config struct {
 // Desk takes and tracks cases. It keeps no state another replica needs:
 // everything it knows is in PostgreSQL and the object store.
 type Desk struct {
-	db        *pgxpool.Pool
-	catalog   *catalog.Catalog
-	objects   objects.Store
-	serials   *serial.Allocator
-	calendars *calendar.Store
-	outbox    *webhook.Deliverer
+	db         *pgxpool.Pool
+	catalog    *catalog.Catalog
+	objects    objects.Store
+	serials    *serial.Allocator
+	calendars  *calendar.Store
+	outbox     *webhook.Deliverer
 	licenses   Licenses
 	payments   PaymentOrders
 	extensions []Extension
 	forms      *forms.Cache
-	now       func() time.Time
+	now        func() time.Time
 }
 
 // New returns a Desk over cfg.
