@@ -241,7 +241,7 @@ func (d *Desk) apply(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *
 	}
 	c.status = next
 	c.advanceDeadlines(cal, in.Type, at)
-	ev, err := d.writeEvent(ctx, tx, c, appID, in, at, now)
+	ev, err := d.writeEvent(ctx, tx, cal, c, appID, in, at, now)
 	if err != nil {
 		return Event{}, err
 	}
@@ -313,20 +313,54 @@ func (c *caseRow) setDueDates(cal *calendar.Calendar) {
 	}
 }
 
-func (d *Desk) writeEvent(ctx context.Context, tx pgx.Tx, c *caseRow, appID string, in EventInput, at, now time.Time) (Event, error) {
+// writeEvent appends the event to c's history and writes c's new state,
+// with what supervision keeps on the row (contract section 6): the case is
+// due for a look at the next scan, its outcome, its feedback counters and,
+// once completed, the working days it took (cal nil: not counted).
+func (d *Desk) writeEvent(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *caseRow, appID string, in EventInput, at, now time.Time) (Event, error) {
 	c.events++
 	c.lastEventAt = at
 	ev := Event{Seq: c.events, Type: in.Type, At: at, AppID: appID, Operator: in.Operator, Opinion: in.Opinion,
 		AmountFen: in.AmountFen, Score: in.Score, Status: c.status}
+	var nextCheck, completedAt *time.Time
+	if !c.status.Final() {
+		nextCheck = &at
+	}
+	var outcome *string
+	switch in.Type {
+	case EventApproved, EventDenied, EventRejectedAcceptance, EventWithdrawn:
+		o := string(in.Type)
+		outcome = &o
+	}
+	var workingDays *int
+	if c.status == Completed {
+		completedAt = &at
+		if cal != nil && c.acceptedAt != nil {
+			n := cal.Between(*c.acceptedAt, at)
+			workingDays = &n
+		}
+	}
+	var supplements, complaints, poor int
+	switch {
+	case in.Type == EventSupplementRequested:
+		supplements = 1
+	case in.Type == EventComplaint:
+		complaints = 1
+	case in.Type == EventEvaluation && in.Score != nil && *in.Score <= 2:
+		poor = 1 // 差评
+	}
 	var b pgx.Batch
 	b.Queue(`INSERT INTO case_events (case_id, seq, type, at, app_id, operator, opinion, amount_fen, score, status, recorded_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.id, ev.Seq, ev.Type, at, appID, nullString(in.Operator), nullString(in.Opinion), in.AmountFen, in.Score, c.status, now)
 	b.Queue(`UPDATE cases SET status = $2, accepted_at = $3, special_since = $4, special_days = $5,
-		accept_by = $6, promised_due = $7, legal_due = $8, last_event_at = $9, events = $10, updated_at = $11
+		accept_by = $6, promised_due = $7, legal_due = $8, last_event_at = $9, events = $10, updated_at = $11,
+		next_check_at = $12, outcome = coalesce($13, outcome), supplements = supplements + $14,
+		complaints = complaints + $15, poor_evaluations = poor_evaluations + $16,
+		completed_at = coalesce($17, completed_at), working_days = coalesce($18, working_days)
 		WHERE case_id = $1`,
 		c.id, c.status, c.acceptedAt, c.specialSince, c.specialDays, c.acceptBy, c.promisedDue, c.legalDue,
-		c.lastEventAt, c.events, now)
+		c.lastEventAt, c.events, now, nextCheck, outcome, supplements, complaints, poor, completedAt, workingDays)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return Event{}, fmt.Errorf("write event: %w", err)
 	}
@@ -351,7 +385,7 @@ func (d *Desk) withdrawChildren(ctx context.Context, tx pgx.Tx, cal *calendar.Ca
 		if at.Before(child.lastEventAt) {
 			at = child.lastEventAt
 		}
-		ev, err := d.writeEvent(ctx, tx, child, appID, in, at, d.now())
+		ev, err := d.writeEvent(ctx, tx, cal, child, appID, in, at, d.now())
 		if err != nil {
 			return err
 		}
@@ -383,6 +417,6 @@ func (d *Desk) completeBundle(ctx context.Context, tx pgx.Tx, bundleID uuid.UUID
 	if at.Before(bundle.lastEventAt) {
 		at = bundle.lastEventAt
 	}
-	_, err = d.writeEvent(ctx, tx, bundle, appID, EventInput{Type: EventCompleted, Opinion: "every item of the bundle is final"}, at, now)
+	_, err = d.writeEvent(ctx, tx, nil, bundle, appID, EventInput{Type: EventCompleted, Opinion: "every item of the bundle is final"}, at, now)
 	return err
 }

@@ -2,11 +2,9 @@ package cases
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onewindow/onewindow/shared/auth"
+	"github.com/onewindow/onewindow/shared/catalog"
+	"github.com/onewindow/onewindow/shared/cursor"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/webhook"
 )
@@ -242,7 +242,10 @@ func (d *Desk) List(ctx context.Context, app auth.App, q ListQuery) (Page, error
 			v.Add("status", CodeInvalid, "unknown status "+string(q.Status))
 		}
 	}
-	afterAt, afterID, err := parseCursor(q.Cursor)
+	if q.Limit <= 0 {
+		q.Limit = catalog.DefaultLimit
+	}
+	afterAt, afterID, err := cursor.Decode(q.Cursor)
 	if err != nil {
 		return Page{}, problem.BadRequest("invalid_cursor", "cursor is not one this list handed out")
 	}
@@ -279,39 +282,9 @@ func (d *Desk) List(ctx context.Context, app auth.App, q ListQuery) (Page, error
 	if len(page.Items) > q.Limit {
 		page.Items = page.Items[:q.Limit]
 		last := page.Items[q.Limit-1]
-		page.NextCursor = makeCursor(last.SubmittedAt, last.CaseID)
+		page.NextCursor = cursor.Encode(last.SubmittedAt, last.CaseID)
 	}
 	return page, nil
-}
-
-// A cursor is the position after the last case of a page: its creation
-// time and id, opaque to clients.
-func makeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
-}
-
-func parseCursor(c string) (*time.Time, *uuid.UUID, error) {
-	if c == "" {
-		return nil, nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	micros, idText, ok := strings.Cut(string(raw), ".")
-	if !ok {
-		return nil, nil, errors.New("malformed cursor")
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := uuid.Parse(idText)
-	if err != nil {
-		return nil, nil, err
-	}
-	at := time.UnixMicro(us)
-	return &at, &id, nil
 }
 
 // HistoryMaterial is one file a holder submitted before through the same
