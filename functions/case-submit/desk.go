@@ -7,6 +7,7 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/onewindow/onewindow/shared/calendar"
+	"github.com/onewindow/onewindow/shared/cards"
 	"github.com/onewindow/onewindow/shared/cases"
 	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
@@ -50,9 +51,15 @@ func newDesk(s *service.Service) *desk {
 		slog.Error("webhook outbox", "err", err)
 		return &desk{}
 	}
+	calendars := calendar.NewStore(s.DB(), calendar.StoreConfig{})
+	board, err := cards.New(cards.Config{DB: s.DB(), Calendars: calendars, Outbox: outbox})
+	if err != nil {
+		slog.Error("card board", "err", err)
+		return &desk{}
+	}
 	c, err := cases.New(cases.Config{
-		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc,
-		Calendars: calendar.NewStore(s.DB(), calendar.StoreConfig{}), Outbox: outbox,
+		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc, Calendars: calendars, Outbox: outbox,
+		Extensions: []cases.Extension{board},
 	})
 	if err != nil {
 		slog.Error("case desk", "err", err)

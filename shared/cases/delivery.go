@@ -44,9 +44,8 @@ func (d *Desk) deliverEvent(ctx context.Context, tx pgx.Tx, c *caseRow, ev Event
 
 // enqueue writes one delivery to the case's department. The department
 // system gets the applicant unmasked: it handles the case and needs whom it
-// is for; the deliveries list is left out, as it changes with every attempt.
+// is for. The view has no deliveries list: it changes with every attempt.
 func (d *Desk) enqueue(ctx context.Context, tx pgx.Tx, typ string, v View, ev Event) error {
-	v.Deliveries = nil
 	body, err := json.Marshal(notice{Type: typ, Case: v, Event: ev})
 	if err != nil {
 		return fmt.Errorf("encode delivery: %w", err)

@@ -79,6 +79,12 @@ func (d *Desk) Get(ctx context.Context, app auth.App, serialNo string) (View, er
 		return View{}, notFound(serialNo)
 	}
 	v.Applicant = v.Applicant.Masked()
+	if v.Deliveries, err = webhook.List(ctx, d.db, v.Serial); err != nil {
+		return View{}, fmt.Errorf("read case deliveries: %w", err)
+	}
+	if v.Deliveries == nil {
+		v.Deliveries = []webhook.Delivery{} // shown as [], unlike in a delivery's own body
+	}
 	for _, x := range d.extensions {
 		if err := x.ExtendView(ctx, d.db, &v); err != nil {
 			return View{}, fmt.Errorf("case view: %w", err)
@@ -147,11 +153,10 @@ func deref(s *string) string {
 	return *s
 }
 
-// readDetails reads a case's events, materials, children and deliveries in
-// one round trip.
+// readDetails reads a case's events, materials and children in one round trip.
 func readDetails(ctx context.Context, q dbtx, id uuid.UUID, v *View) error {
 	var b pgx.Batch
-	v.Events, v.Materials, v.Cards, v.Deliveries = []Event{}, []MaterialView{}, []json.RawMessage{}, []webhook.Delivery{}
+	v.Events, v.Materials, v.Cards = []Event{}, []MaterialView{}, []json.RawMessage{}
 	b.Queue(`SELECT seq, type, at, app_id, coalesce(operator, ''), coalesce(opinion, ''), amount_fen, score, status
 		FROM case_events WHERE case_id = $1 ORDER BY seq`, id).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -209,11 +214,6 @@ func readDetails(ctx context.Context, q dbtx, id uuid.UUID, v *View) error {
 	if err := q.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("read case details: %w", err)
 	}
-	deliveries, err := webhook.List(ctx, q, v.Serial)
-	if err != nil {
-		return fmt.Errorf("read case deliveries: %w", err)
-	}
-	v.Deliveries = deliveries
 	return nil
 }
 

@@ -125,7 +125,7 @@ type View struct {
 	// and the shipments logistics-callback tracks.
 	Delivery DeliveryView `json:"delivery"`
 	// Deliveries are the pushes of this case to its department's system.
-	Deliveries  []webhook.Delivery `json:"deliveries"`
+	Deliveries  []webhook.Delivery `json:"deliveries,omitzero"`
 	Children    []Child            `json:"children,omitempty"`
 	ReceivedAt  time.Time          `json:"receivedAt"`
 	SubmittedAt time.Time          `json:"submittedAt"`
