@@ -11,9 +11,12 @@ import (
 	"github.com/onewindow/onewindow/shared/cases"
 	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
+	"github.com/onewindow/onewindow/shared/licenses"
+	"github.com/onewindow/onewindow/shared/payments"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/shipments"
 	"github.com/onewindow/onewindow/shared/webhook"
 )
 
@@ -57,9 +60,11 @@ func newDesk(s *service.Service) *desk {
 		slog.Error("card board", "err", err)
 		return &desk{}
 	}
+	orders := payments.NewOrders(alloc, nil)
 	c, err := cases.New(cases.Config{
 		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc, Calendars: calendars, Outbox: outbox,
-		Extensions: []cases.Extension{board},
+		Licenses: licenses.ForCases(s.DB()), Payments: orders,
+		Extensions: []cases.Extension{board, orders, shipments.ViewExtension()},
 	})
 	if err != nil {
 		slog.Error("case desk", "err", err)

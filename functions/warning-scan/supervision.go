@@ -71,9 +71,11 @@ func (s *supervision) scan(ctx context.Context, _ *httpx.Request) (handler.Respo
 	return httpx.JSON(http.StatusOK, rep), nil
 }
 
+// year reads {year}; a year out of range is ParseYear's 422 on PUT and a
+// calendar with no data on GET.
 func year(r *httpx.Request) (int, error) {
 	y, err := strconv.Atoi(r.Param("year"))
-	if err != nil || y < calendar.MinYear || y > calendar.MaxYear {
+	if err != nil {
 		return 0, problem.NotFound("no calendar year " + r.Param("year"))
 	}
 	return y, nil

@@ -98,6 +98,14 @@ func (s *Store) Calendar(ctx context.Context) (*Calendar, error) {
 	return c, nil
 }
 
+// Current loads the calendar from the database, bypassing the cache, and
+// refreshes the cache with it. The scan uses it: a calendar PUT on another
+// replica must count at the very next scan, not a TTL later.
+func (s *Store) Current(ctx context.Context) (*Calendar, error) {
+	s.invalidate()
+	return s.Calendar(ctx)
+}
+
 func (s *Store) fresh() *Calendar {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -130,9 +130,9 @@ func (b *Board) List(ctx context.Context, app auth.App, q Query) ([]Card, string
 	if q.Limit <= 0 {
 		q.Limit = catalog.DefaultLimit
 	}
-	departments := []string(nil) // nil: every department
+	all, departments := true, []string{}
 	if !app.Oversees() {
-		departments = app.Departments
+		all, departments = false, append(departments, app.Departments...)
 		if q.Department != "" && !app.ActsFor(q.Department) {
 			return []Card{}, "", nil
 		}
@@ -142,11 +142,11 @@ func (b *Board) List(ctx context.Context, app auth.App, q Query) ([]Card, string
 		return nil, "", problem.BadRequest("invalid_cursor", "cursor is not one this list handed out")
 	}
 	rows, err := b.db.Query(ctx, `SELECT `+cardColumns+` FROM cards
-		WHERE ($1::text[] IS NULL OR department = ANY($1)) AND ($2 = '' OR department = $2)
+		WHERE ($9 OR department = ANY($1)) AND ($2 = '' OR department = $2)
 		  AND ($3 = '' OR level = $3) AND ($4 = '' OR status = $4) AND ($5 = '' OR case_serial = $5)
 		  AND ($6::timestamptz IS NULL OR (issued_at, card_id) < ($6, $7))
 		ORDER BY issued_at DESC, card_id DESC LIMIT $8`,
-		departments, q.Department, string(q.Level), string(q.Status), q.CaseSerial, afterAt, afterID, q.Limit+1)
+		departments, q.Department, string(q.Level), string(q.Status), q.CaseSerial, afterAt, afterID, q.Limit+1, all)
 	if err != nil {
 		return nil, "", fmt.Errorf("list cards: %w", err)
 	}
@@ -166,7 +166,8 @@ func (b *Board) List(ctx context.Context, app auth.App, q Query) ([]Card, string
 // ExtendView adds a case's cards to its view (a cases.Extension for
 // GET /cases/{serial}).
 func (b *Board) ExtendView(ctx context.Context, q cases.Querier, v *cases.View) error {
-	rows, err := q.Query(ctx, `SELECT `+cardColumns+` FROM cards WHERE case_serial = $1 ORDER BY issued_at`, v.Serial)
+	rows, err := q.Query(ctx, `SELECT `+cardColumns+` FROM cards
+		WHERE case_id = (SELECT case_id FROM cases WHERE serial = $1) ORDER BY issued_at`, v.Serial)
 	if err != nil {
 		return fmt.Errorf("read case cards: %w", err)
 	}

@@ -89,10 +89,10 @@ func Evaluate(c Clock, now time.Time, cal *calendar.Calendar, th Thresholds) ([]
 		if c.AcceptBy == nil {
 			return nil, nil
 		}
-		if now.After(*c.AcceptBy) {
-			return []Due{{AcceptanceOverdueSlot, AcceptanceOverdue, Red}}, nil
+		if passed := after(*c.AcceptBy); now.Before(*passed) {
+			return nil, passed
 		}
-		return nil, after(*c.AcceptBy)
+		return []Due{{AcceptanceOverdueSlot, AcceptanceOverdue, Red}}, nil
 	case "accepted", "awaiting_payment", "approved", "denied":
 	default: // final, special_procedure, supplement_requested
 		return nil, nil
@@ -101,10 +101,10 @@ func Evaluate(c Clock, now time.Time, cal *calendar.Calendar, th Thresholds) ([]
 		return nil, nil
 	}
 	if c.Immediate {
-		if now.After(*c.PromisedDue) {
-			return []Due{{ImmediateOverdueSlot, ImmediateOverdue, Yellow}}, nil
+		if passed := after(*c.PromisedDue); now.Before(*passed) {
+			return nil, passed
 		}
-		return nil, after(*c.PromisedDue)
+		return []Due{{ImmediateOverdueSlot, ImmediateOverdue, Yellow}}, nil
 	}
 	// The time-limit card: each threshold passed raises it; the next one
 	// not yet passed is when to look again.

@@ -9,8 +9,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onewindow/onewindow/shared/calendar"
+	"github.com/onewindow/onewindow/shared/cases"
 	"github.com/onewindow/onewindow/shared/webhook"
 )
 
@@ -50,6 +52,17 @@ const (
 // at once with Running set.
 func (b *Board) Scan(ctx context.Context) (Report, error) {
 	start := time.Now()
+	// The calendar is read fresh: a PUT on another replica counts at once.
+	// Both reads come before the lock's connection is taken, so a pool of
+	// one connection works too.
+	cal, err := b.calendars.Current(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("scan: %w", err)
+	}
+	thresholds, err := b.thresholds(ctx)
+	if err != nil {
+		return Report{}, err
+	}
 	conn, err := b.db.Acquire(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("scan: %w", err)
@@ -68,21 +81,13 @@ func (b *Board) Scan(ctx context.Context) (Report, error) {
 		}
 	}()
 
-	cal, err := b.calendars.Calendar(ctx)
-	if err != nil {
-		return Report{}, fmt.Errorf("scan: %w", err)
-	}
-	thresholds, err := b.thresholds(ctx)
-	if err != nil {
-		return Report{}, err
-	}
 	now := b.now()
 	var rep Report
 	for _, y := range cal.MissingYears(now, now.AddDate(1, 0, 0)) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("no working-day calendar for %d: weekdays only", y))
 	}
 	for {
-		n, err := b.scanBatch(ctx, cal, thresholds, now, &rep)
+		n, err := b.scanBatch(ctx, conn, cal, thresholds, now, &rep)
 		if err != nil {
 			return rep, err
 		}
@@ -104,14 +109,16 @@ type dueCase struct {
 	serial, department string
 	region, itemCode   string
 	clock              Clock
+	anchors            cases.Anchors
+	stale              bool // deadlines written under an older calendar
 	held               map[Slot]*Card
 }
 
 // scanBatch evaluates up to scanBatch due cases in one transaction and
 // returns how many it took.
-func (b *Board) scanBatch(ctx context.Context, cal *calendar.Calendar, th thresholdSet, now time.Time, rep *Report) (int, error) {
+func (b *Board) scanBatch(ctx context.Context, conn *pgxpool.Conn, cal *calendar.Calendar, th thresholdSet, now time.Time, rep *Report) (int, error) {
 	n := 0
-	err := pgx.BeginFunc(ctx, b.db, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		due, err := dueCases(ctx, tx, now)
 		if err != nil {
 			return err
@@ -139,7 +146,9 @@ func (b *Board) scanBatch(ctx context.Context, cal *calendar.Calendar, th thresh
 // event holds (they stay due), and reads their cards.
 func dueCases(ctx context.Context, tx pgx.Tx, now time.Time) ([]*dueCase, error) {
 	rows, err := tx.Query(ctx, `SELECT case_id, serial, coalesce(department, ''), region, coalesce(item_code, ''),
-			status, immediate, accept_by, promised_due, legal_due
+			status, immediate, accept_by, promised_due, legal_due,
+			coalesce(accept_from, received_at), accepted_at, accept_days, promised_days, legal_days, special_days,
+			deadlines_stale
 		FROM cases WHERE next_check_at <= $1
 		ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, scanBatch)
 	if err != nil {
@@ -149,8 +158,10 @@ func dueCases(ctx context.Context, tx pgx.Tx, now time.Time) ([]*dueCase, error)
 	byID := map[uuid.UUID]*dueCase{}
 	for rows.Next() {
 		c := &dueCase{held: map[Slot]*Card{}}
+		a := &c.anchors
 		if err := rows.Scan(&c.id, &c.serial, &c.department, &c.region, &c.itemCode, &c.clock.Status, &c.clock.Immediate,
-			&c.clock.AcceptBy, &c.clock.PromisedDue, &c.clock.LegalDue); err != nil {
+			&c.clock.AcceptBy, &c.clock.PromisedDue, &c.clock.LegalDue,
+			&a.AcceptFrom, &a.AcceptedAt, &a.AcceptDays, &a.PromisedDays, &a.LegalDays, &a.SpecialDays, &c.stale); err != nil {
 			return nil, fmt.Errorf("read due case: %w", err)
 		}
 		due = append(due, c)
@@ -187,6 +198,9 @@ func dueCases(ctx context.Context, tx pgx.Tx, now time.Time) ([]*dueCase, error)
 		}
 		byID[caseID].held[slot] = &c
 	}
+	for _, c := range due {
+		c.anchors.Immediate = c.clock.Immediate
+	}
 	return due, rows.Err()
 }
 
@@ -197,6 +211,17 @@ func (b *Board) evaluate(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, c *du
 	var dues []Due
 	var next *time.Time
 	if c.itemCode != "" { // a bundle case holds no cards: its children do
+		// A calendar change since the deadlines were written (a holiday
+		// published late) marked them stale: they move with the calendar.
+		// Rows without the anchors (written before they were kept) keep
+		// their deadlines.
+		anchored := c.anchors.AcceptedAt != nil || c.clock.Status == "submitted" || c.clock.Status == "supplement_requested"
+		if c.stale && anchored {
+			d := cases.DeadlinesOf(cal, c.anchors)
+			batch.Queue(`UPDATE cases SET accept_by = $2, promised_due = $3, legal_due = $4, deadlines_stale = false
+				WHERE case_id = $1`, c.id, d.AcceptBy, d.PromisedDue, d.LegalDue)
+			c.clock.AcceptBy, c.clock.PromisedDue, c.clock.LegalDue = d.AcceptBy, d.PromisedDue, d.LegalDue
+		}
 		dues, next = Evaluate(c.clock, now, cal, th)
 	}
 	for _, d := range dues {

@@ -99,10 +99,13 @@ func (b *Board) PutThreshold(ctx context.Context, by string, scope Scope, code s
 	})
 }
 
-// Recheck makes every open case due at the next scan: after a calendar
-// change, every working-day instant may have moved.
+// Recheck marks the deadlines of every open case stale and makes it due:
+// after a calendar change every working-day instant may have moved, and
+// the next scan recomputes them with the new calendar.
 func (b *Board) Recheck(ctx context.Context) (int64, error) {
-	tag, err := b.db.Exec(ctx, `UPDATE cases SET next_check_at = $1 WHERE next_check_at > $1`, b.now())
+	tag, err := b.db.Exec(ctx, `UPDATE cases SET deadlines_stale = true,
+			next_check_at = CASE WHEN next_check_at > $1 OR next_check_at IS NULL THEN $1 ELSE next_check_at END
+		WHERE status NOT IN ('completed', 'rejected_acceptance', 'withdrawn') AND item_code IS NOT NULL`, b.now())
 	if err != nil {
 		return 0, fmt.Errorf("reschedule cases: %w", err)
 	}

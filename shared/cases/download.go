@@ -175,6 +175,19 @@ func TakeUploads(ctx context.Context, tx pgx.Tx, app auth.App, ids []uuid.UUID, 
 	return taken, nil
 }
 
+// ReleaseUploads gives back uploads that TakeUploads took in tx for a
+// record that was then not written (a license number taken meanwhile), so
+// their app may use them again or the sweep may remove them.
+func ReleaseUploads(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE uploads SET attached_at = NULL WHERE upload_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("release uploads: %w", err)
+	}
+	return nil
+}
+
 // ValidPassport reports whether s is a passport number as a submission's
 // applicant check accepts it, for license holders. It belongs in idcheck.
 func ValidPassport(s string) bool { return passport(s) }

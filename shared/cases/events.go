@@ -98,6 +98,7 @@ type caseRow struct {
 	acceptedAt   *time.Time
 	specialSince *time.Time
 	specialDays  int
+	acceptFrom   time.Time
 	acceptBy     *time.Time
 	promisedDue  *time.Time
 	legalDue     *time.Time
@@ -107,13 +108,13 @@ type caseRow struct {
 
 const caseColumns = `case_id, serial, parent_id, item_code, department, region, app_id, status, immediate,
 	accept_days, promised_days, legal_days, accepted_at, special_since, special_days,
-	accept_by, promised_due, legal_due, last_event_at, events`
+	accept_from, accept_by, promised_due, legal_due, last_event_at, events`
 
 func scanCase(row pgx.Row) (*caseRow, error) {
 	var c caseRow
 	err := row.Scan(&c.id, &c.serial, &c.parent, &c.itemCode, &c.department, &c.region, &c.appID, &c.status, &c.immediate,
 		&c.acceptDays, &c.promisedDays, &c.legalDays, &c.acceptedAt, &c.specialSince, &c.specialDays,
-		&c.acceptBy, &c.promisedDue, &c.legalDue, &c.lastEventAt, &c.events)
+		&c.acceptFrom, &c.acceptBy, &c.promisedDue, &c.legalDue, &c.lastEventAt, &c.events)
 	if err != nil {
 		return nil, err
 	}
@@ -274,12 +275,9 @@ func (d *Desk) apply(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *
 func (c *caseRow) advanceDeadlines(cal *calendar.Calendar, t EventType, at time.Time) {
 	switch t {
 	case EventSupplementCompleted:
-		// The acceptance limit starts again from the completed supplement.
-		due := cal.WD(at, c.acceptDays)
-		c.acceptBy = &due
+		c.acceptFrom = at // the acceptance limit starts again
 	case EventAccepted:
 		c.acceptedAt = &at
-		c.setDueDates(cal)
 	case EventSpecialProcedureStart:
 		c.specialSince = &at
 	case EventSpecialProcedureEnd:
@@ -287,30 +285,53 @@ func (c *caseRow) advanceDeadlines(cal *calendar.Calendar, t EventType, at time.
 			c.specialDays += cal.SpecialDays([]calendar.Interval{{Start: *c.specialSince, End: at}}, at)
 		}
 		c.specialSince = nil
-		c.setDueDates(cal)
+	default:
+		return
 	}
+	d := DeadlinesOf(cal, c.anchors())
+	c.acceptBy, c.promisedDue, c.legalDue = d.AcceptBy, d.PromisedDue, d.LegalDue
 }
 
-// setDueDates computes promisedDue and legalDue from the acceptance, moved
-// by the working days spent in special procedures. An immediate item is
-// due at the end of its acceptance day (or the next working day).
-func (c *caseRow) setDueDates(cal *calendar.Calendar) {
-	if c.acceptedAt == nil {
-		return
+func (c *caseRow) anchors() Anchors {
+	return Anchors{AcceptFrom: c.acceptFrom, AcceptedAt: c.acceptedAt, Immediate: c.immediate,
+		AcceptDays: c.acceptDays, PromisedDays: c.promisedDays, LegalDays: c.legalDays, SpecialDays: c.specialDays}
+}
+
+// Anchors are what an item case's deadlines are computed from.
+type Anchors struct {
+	// AcceptFrom is the reception, or the last completed supplement.
+	AcceptFrom time.Time
+	// AcceptedAt is the acceptance; nil before it.
+	AcceptedAt *time.Time
+	Immediate  bool
+	// The item's limits in working days, and the working days spent in
+	// finished special procedures.
+	AcceptDays, PromisedDays, LegalDays, SpecialDays int
+}
+
+// DeadlinesOf computes a case's deadlines under cal (contract section 6):
+// acceptBy from AcceptFrom; after acceptance, promisedDue and legalDue
+// moved by the special-procedure days (legalDue nil without a statutory
+// limit); an immediate item due at the end of its acceptance day, or the
+// next working day. warning-scan recomputes them when the calendar changes.
+func DeadlinesOf(cal *calendar.Calendar, a Anchors) Deadlines {
+	acceptBy := cal.WD(a.AcceptFrom, a.AcceptDays)
+	d := Deadlines{AcceptBy: &acceptBy}
+	if a.AcceptedAt == nil {
+		return d
 	}
-	a := *c.acceptedAt
-	if c.immediate {
-		due := cal.ImmediateDue(a)
-		c.promisedDue, c.legalDue = &due, &due
-		return
+	if a.Immediate {
+		due := cal.ImmediateDue(*a.AcceptedAt)
+		d.PromisedDue, d.LegalDue = &due, &due
+		return d
 	}
-	promised := cal.WD(a, c.promisedDays+c.specialDays)
-	c.promisedDue = &promised
-	c.legalDue = nil
-	if c.legalDays > 0 {
-		legal := cal.WD(a, c.legalDays+c.specialDays)
-		c.legalDue = &legal
+	promised := cal.WD(*a.AcceptedAt, a.PromisedDays+a.SpecialDays)
+	d.PromisedDue = &promised
+	if a.LegalDays > 0 {
+		legal := cal.WD(*a.AcceptedAt, a.LegalDays+a.SpecialDays)
+		d.LegalDue = &legal
 	}
+	return d
 }
 
 // writeEvent appends the event to c's history and writes c's new state,
@@ -357,10 +378,11 @@ func (d *Desk) writeEvent(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar
 		accept_by = $6, promised_due = $7, legal_due = $8, last_event_at = $9, events = $10, updated_at = $11,
 		next_check_at = $12, outcome = coalesce($13, outcome), supplements = supplements + $14,
 		complaints = complaints + $15, poor_evaluations = poor_evaluations + $16,
-		completed_at = coalesce($17, completed_at), working_days = coalesce($18, working_days)
+		completed_at = coalesce($17, completed_at), working_days = coalesce($18, working_days), accept_from = $19
 		WHERE case_id = $1`,
 		c.id, c.status, c.acceptedAt, c.specialSince, c.specialDays, c.acceptBy, c.promisedDue, c.legalDue,
-		c.lastEventAt, c.events, now, nextCheck, outcome, supplements, complaints, poor, completedAt, workingDays)
+		c.lastEventAt, c.events, now, nextCheck, outcome, supplements, complaints, poor, completedAt, workingDays,
+		c.acceptFrom)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return Event{}, fmt.Errorf("write event: %w", err)
 	}

@@ -260,8 +260,8 @@ func (d *Desk) writeSubmission(ctx context.Context, tx pgx.Tx, app auth.App, in 
 		}
 		b.Queue(`INSERT INTO cases (case_id, serial, parent_id, item_code, bundle_code, department, region, channel,
 			status, app_id, holder_id, applicant, form, delivery, immediate, accept_days, promised_days, legal_days,
-			received_at, accept_by, last_event_at, events, created_at, updated_at, next_check_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'submitted',$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$18,1,$20,$20,$18)`,
+			received_at, accept_by, last_event_at, events, created_at, updated_at, next_check_at, accept_from)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'submitted',$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$18,1,$20,$20,$18,$18)`,
 			c.id, c.serial.String(), c.parent, itemCode, bundleCode, department, in.Region, in.Channel,
 			app.ID, in.Applicant.IDNumber, applicant, form, delivery, immediate, acceptDays, promisedDays, legalDays,
 			received, c.acceptBy, now)

@@ -138,6 +138,10 @@ func (s *Service) serve(ctx context.Context, r *httpx.Request) handler.Response 
 			return httpx.Error(ctx, r.RequestID, err)
 		}
 		r.App = app
+	} else if err := s.ready(ctx); err != nil {
+		// A public route (the cron triggers) may be the first request a
+		// fresh deployment gets: it needs the schema as much as any other.
+		return httpx.Error(ctx, r.RequestID, err)
 	}
 	switch {
 	case route == nil && len(allowed) > 0:

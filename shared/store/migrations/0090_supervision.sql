@@ -4,10 +4,14 @@
 -- next_check_at is the next instant the case's cards may change (NULL once
 -- final); every event sets it to the event's time so that the next scan
 -- looks at the case again, and the scan sets it to the next instant its
--- rules name. The counters and the outcome feed GET /stats without reading
--- events.
+-- rules name. accept_from anchors acceptBy (reception or the last
+-- completed supplement); deadlines_stale marks deadlines written under a
+-- calendar since changed, which the scan recomputes. The counters and the
+-- outcome feed GET /stats without reading events.
 ALTER TABLE cases
     ADD COLUMN next_check_at    timestamptz,
+    ADD COLUMN accept_from      timestamptz,
+    ADD COLUMN deadlines_stale  boolean NOT NULL DEFAULT false,
     ADD COLUMN outcome          text,
     ADD COLUMN supplements      integer NOT NULL DEFAULT 0,
     ADD COLUMN complaints       integer NOT NULL DEFAULT 0,
