@@ -126,7 +126,7 @@ func (b *Board) scanBatch(ctx context.Context, conn *pgxpool.Conn, cal *calendar
 		n = len(due)
 		var batch pgx.Batch
 		for _, c := range due {
-			if err := b.evaluate(ctx, tx, &batch, c, cal, th.of(c.itemCode, c.department), now, rep); err != nil {
+			if err := b.evaluate(&batch, c, cal, th.of(c.itemCode, c.department), now, rep); err != nil {
 				return err
 			}
 		}
@@ -206,7 +206,7 @@ func dueCases(ctx context.Context, tx pgx.Tx, now time.Time) ([]*dueCase, error)
 
 // evaluate queues what one case's evaluation writes: new cards, escalated
 // ones, their deliveries, and the case's next check.
-func (b *Board) evaluate(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, c *dueCase, cal *calendar.Calendar,
+func (b *Board) evaluate(batch *pgx.Batch, c *dueCase, cal *calendar.Calendar,
 	th Thresholds, now time.Time, rep *Report) error {
 	var dues []Due
 	var next *time.Time
@@ -235,7 +235,7 @@ func (b *Board) evaluate(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, c *du
 			batch.Queue(`INSERT INTO cards (card_id, case_id, case_serial, department, region, item_code, slot, rule, level,
 				status, issued_at, updated_at, history) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'active',$10,$10,$11)`,
 				card.CardID, c.id, c.serial, c.department, c.region, c.itemCode, d.Slot, d.Rule, d.Level, now, history)
-			if err := b.push(ctx, tx, TypeIssued, card); err != nil {
+			if err := b.push(batch, TypeIssued, card); err != nil {
 				return err
 			}
 			rep.Issued++
@@ -247,7 +247,7 @@ func (b *Board) evaluate(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, c *du
 			history, _ := json.Marshal(held.History)
 			batch.Queue(`UPDATE cards SET rule = $2, level = $3, status = 'active', updated_at = $4, history = $5
 				WHERE card_id = $1`, held.CardID, d.Rule, d.Level, now, history)
-			if err := b.push(ctx, tx, TypeEscalated, *held); err != nil {
+			if err := b.push(batch, TypeEscalated, *held); err != nil {
 				return err
 			}
 			rep.Escalated++
@@ -257,8 +257,9 @@ func (b *Board) evaluate(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, c *du
 	return nil
 }
 
-// push queues a card's delivery to its department in the scan's transaction.
-func (b *Board) push(ctx context.Context, tx pgx.Tx, typ string, card Card) error {
+// push queues a card's delivery to its department into the scan's batch,
+// so it commits with the card.
+func (b *Board) push(batch *pgx.Batch, typ string, card Card) error {
 	body, err := json.Marshal(struct {
 		Type string `json:"type"`
 		Card Card   `json:"card"`
@@ -266,7 +267,7 @@ func (b *Board) push(ctx context.Context, tx pgx.Tx, typ string, card Card) erro
 	if err != nil {
 		return fmt.Errorf("encode card delivery: %w", err)
 	}
-	if _, err := b.outbox.Enqueue(ctx, tx, webhook.Message{Stream: card.CaseSerial, Department: card.Department,
+	if _, err := b.outbox.EnqueueInBatch(batch, webhook.Message{Stream: card.CaseSerial, Department: card.Department,
 		Type: typ, Body: body}); err != nil {
 		return fmt.Errorf("queue card delivery: %w", err)
 	}
