@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -29,9 +30,12 @@ func cmdBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	gatewayURL := fs.String("gateway", "", "gateway URL of a running stack (default: start one)")
 	appsFile := fs.String("apps", envOr("ONEWINDOW_APPS_FILE", "infra/local/apps.json"), "apps file with the signing apps")
-	conc := fs.Int("c", 64, "concurrent clients")
+	conc := fs.Int("c", 64, "concurrent clients of the benchmarks that do not set their own")
 	dur := fs.Duration("d", 10*time.Second, "duration of each scenario")
 	only := fs.String("only", "", "run only scenarios whose name contains this")
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"),
+		"the stack's PostgreSQL, for the pgbench ceiling (default: the server of the stack bench starts)")
+	pairs := fs.Int("case-pairs", 0, "attachment pairs prepared for each POST /cases run (0: three times what the warm-up rate needs)")
 	_ = fs.Parse(args)
 
 	apps, err := auth.ReadAppsFile(*appsFile)
@@ -42,40 +46,101 @@ func cmdBench(ctx context.Context, args []string) error {
 	for _, a := range apps {
 		secrets[a.ID] = a.Secret
 	}
+	stackPID := 0 // the stack's root process, when bench starts it
 	if *gatewayURL == "" {
-		url, stop, err := startBenchStack(ctx)
+		dataDir := filepath.Join(envOr("ONEWINDOW_DATA_DIR", ".data"), "bench")
+		url, pid, stop, err := startBenchStack(ctx, dataDir)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		*gatewayURL = url
-	}
-	portal := client.New(*gatewayURL, "hebei-portal", secrets["hebei-portal"])
-
-	for _, b := range benchmarks(portal) {
-		if *only != "" && !strings.Contains(b.name, *only) {
-			continue
-		}
-		if b.replicas > 0 {
-			if err := gateway.ScaleAndWait(ctx, *gatewayURL, b.function, b.replicas); err != nil {
+		*gatewayURL, stackPID = url, pid
+		if *dbURL == "" {
+			pgDir := filepath.Join(dataDir, "postgres")
+			*dbURL, err = postgresURLOf(pgDir)
+			if err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s (%d clients, %s)\n", b.name, *conc, *dur)
-		rep, err := loadgen.Run(ctx, loadgen.Options{Concurrency: *conc, Duration: *dur}, b.scenarios...)
-		if err != nil {
+	}
+	portal := client.New(*gatewayURL, "hebei-portal", secrets["hebei-portal"])
+	cases := newCaseBench(caseBenchConfig{
+		Portal:   portal,
+		Admin:    client.New(*gatewayURL, "onewindow-admin", secrets["onewindow-admin"]),
+		Workers:  *conc,
+		Pairs:    *pairs,
+		Database: *dbURL,
+		StackPID: stackPID,
+	})
+	defer cases.close()
+
+	for _, b := range append(benchmarks(portal), cases.benchmarks()...) {
+		if *only != "" && !strings.Contains(b.name, *only) {
+			continue
+		}
+		if err := runBenchmark(ctx, *gatewayURL, stackPID, b, cmp.Or(b.clients, *conc), *dur); err != nil {
 			return err
 		}
-		fmt.Printf("\n### %s: %d clients, %s\n\n%s", b.name, *conc, rep.Elapsed.Round(time.Millisecond), rep.Markdown())
+	}
+	return nil
+}
+
+// runBenchmark scales the function, prepares, measures and prints one
+// benchmark's section, with how the cores were spent during the run when
+// bench started the stack (stackPID).
+func runBenchmark(ctx context.Context, gatewayURL string, stackPID int, b benchmark, clients int, dur time.Duration) error {
+	if b.replicas > 0 {
+		if err := gateway.ScaleAndWait(ctx, gatewayURL, b.function, b.replicas); err != nil {
+			return err
+		}
+	}
+	if b.prepare != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s: preparing\n", b.name)
+		if err := b.prepare(ctx, dur); err != nil {
+			return fmt.Errorf("%s: prepare: %w", b.name, err)
+		}
+	}
+	if b.run != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s (%s)\n", b.name, dur)
+		section, err := b.run(ctx, dur)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+		fmt.Printf("\n### %s\n\n%s", b.name, section)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s (%d clients, %s)\n", b.name, clients, dur)
+	before := sampleCPU(stackPID)
+	rep, err := loadgen.Run(ctx, loadgen.Options{Concurrency: clients, Duration: dur}, b.scenarios...)
+	if err != nil {
+		return err
+	}
+	cpu := cpuReport(before, sampleCPU(stackPID), rep.Total.Requests-rep.Total.Errors, "request")
+	fmt.Printf("\n### %s: %d clients, %s\n\n%s", b.name, clients, rep.Elapsed.Round(time.Millisecond), rep.Markdown())
+	if b.notes != nil {
+		fmt.Printf("\n%s", b.notes(rep))
+	}
+	if cpu != "" {
+		fmt.Printf("\n%s", cpu)
 	}
 	return nil
 }
 
 type benchmark struct {
-	name      string
-	function  string
-	replicas  int // scale function to this first; 0 leaves it
+	name     string
+	function string
+	replicas int // scale function to this first; 0 leaves it
+	// clients is the number of concurrent clients; 0 means the -c flag.
+	clients int
+	// prepare runs after scaling and before the measured time (catalogue
+	// records, uploads); nil when there is nothing to prepare.
+	prepare   func(ctx context.Context, dur time.Duration) error
 	scenarios []loadgen.Scenario
+	// notes, when set, adds lines under the table about what the run saw.
+	notes func(rep loadgen.Report) string
+	// run, when set, replaces the load generator: the benchmark measures by
+	// itself (pgbench) and returns its section in Markdown.
+	run func(ctx context.Context, dur time.Duration) (string, error)
 }
 
 func benchmarks(portal *client.Client) []benchmark {
@@ -96,29 +161,29 @@ func benchmarks(portal *client.Client) []benchmark {
 }
 
 // startBenchStack runs `onewindow run` as a child on a free loopback port
-// with its data under .data/bench, and waits for /healthz.
-func startBenchStack(ctx context.Context) (string, func(), error) {
+// with its data under dataDir, and waits for /healthz. It returns the
+// gateway's URL, the child's pid and how to stop it.
+func startBenchStack(ctx context.Context, dataDir string) (string, int, func(), error) {
 	port, err := localdeps.FreePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 	self, err := os.Executable()
 	if err != nil {
-		return "", nil, fmt.Errorf("find own binary: %w", err)
+		return "", 0, nil, fmt.Errorf("find own binary: %w", err)
 	}
-	dataDir := filepath.Join(envOr("ONEWINDOW_DATA_DIR", ".data"), "bench")
 	logPath := filepath.Join(os.TempDir(), "onewindow-bench-stack.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command(self, "run")
 	cmd.Env = append(os.Environ(), "ONEWINDOW_ADDR="+addr, "ONEWINDOW_DATA_DIR="+dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return "", nil, fmt.Errorf("start the stack: %w", err)
+		return "", 0, nil, fmt.Errorf("start the stack: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -139,21 +204,21 @@ func startBenchStack(ctx context.Context) (string, func(), error) {
 		if r, err := http.Get(url + "/healthz"); err == nil {
 			r.Body.Close()
 			if r.StatusCode == http.StatusOK {
-				return url, stop, nil
+				return url, cmd.Process.Pid, stop, nil
 			}
 		}
 		select {
 		case err := <-exited:
 			logf.Close()
-			return "", nil, fmt.Errorf("the stack exited before it was healthy (%v); see %s", err, logPath)
+			return "", 0, nil, fmt.Errorf("the stack exited before it was healthy (%v); see %s", err, logPath)
 		case <-ctx.Done():
 			stop()
-			return "", nil, ctx.Err()
+			return "", 0, nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, errors.New("the stack was not healthy within 10 minutes; see " + logPath)
+			return "", 0, nil, errors.New("the stack was not healthy within 10 minutes; see " + logPath)
 		}
 	}
 }
