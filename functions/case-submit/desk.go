@@ -49,7 +49,7 @@ func newDesk(s *service.Service) *desk {
 		slog.Error("serial allocator", "err", err)
 		return &desk{}
 	}
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: departments{cat}})
+	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
 	if err != nil {
 		slog.Error("webhook outbox", "err", err)
 		return &desk{}
@@ -85,17 +85,6 @@ func (d *desk) ready(h httpx.HandlerFunc) httpx.HandlerFunc {
 	return func(context.Context, *httpx.Request) (handler.Response, error) {
 		return handler.Response{}, problem.Unavailable("case-submit is not configured; see its logs")
 	}
-}
-
-// departments gives the outbox each department's webhook from the catalogue.
-type departments struct{ cat *catalog.Catalog }
-
-func (d departments) Endpoint(ctx context.Context, code string) (string, string, error) {
-	dep, ok, err := d.cat.Department(ctx, code)
-	if err != nil || !ok {
-		return "", "", err
-	}
-	return dep.WebhookURL, dep.WebhookSecret, nil
 }
 
 // redriveReport is the answer to the scheduled trigger: counts only.

@@ -48,14 +48,7 @@ func newDesk(s *service.Service, cfg licenses.Config) *desk {
 		slog.Error("serial allocator", "err", err)
 		return &desk{}
 	}
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: webhook.EndpointFunc(
-		func(ctx context.Context, code string) (string, string, error) {
-			d, ok, err := cat.Department(ctx, code)
-			if err != nil || !ok {
-				return "", "", err
-			}
-			return d.WebhookURL, d.WebhookSecret, nil
-		})})
+	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
 	if err != nil {
 		slog.Error("webhook outbox", "err", err)
 		return &desk{}

@@ -31,14 +31,7 @@ func newSupervision(s *service.Service) *supervision {
 		return &supervision{}
 	}
 	cat := catalog.Open(s.DB(), catalog.Config{})
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: webhook.EndpointFunc(
-		func(ctx context.Context, code string) (string, string, error) {
-			d, ok, err := cat.Department(ctx, code)
-			if err != nil || !ok {
-				return "", "", err
-			}
-			return d.WebhookURL, d.WebhookSecret, nil
-		})})
+	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
 	if err != nil {
 		slog.Error("webhook outbox", "err", err)
 		return &supervision{}

@@ -211,6 +211,17 @@ func (c *Catalog) Department(ctx context.Context, code string) (Department, bool
 	return lookup(ctx, c, code, (*Snapshot).Department)
 }
 
+// Endpoint is where a department's system takes deliveries: its webhook
+// URL and secret, empty when it has none or is unknown. It makes a Catalog
+// the webhook.Endpoints of an outbox.
+func (c *Catalog) Endpoint(ctx context.Context, department string) (url, secret string, err error) {
+	d, ok, err := c.Department(ctx, department)
+	if err != nil || !ok {
+		return "", "", err
+	}
+	return d.WebhookURL, d.WebhookSecret, nil
+}
+
 // LicenseType returns the license type with code.
 func (c *Catalog) LicenseType(ctx context.Context, code string) (LicenseType, bool, error) {
 	return lookup(ctx, c, code, (*Snapshot).LicenseType)
