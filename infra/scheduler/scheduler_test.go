@@ -59,7 +59,8 @@ func TestJobsFromStack(t *testing.T) {
 	}
 }
 
-// The repository's stack.yml schedules the warning scan every 5 minutes.
+// The repository's stack.yml re-drives case-submit's deliveries every
+// minute and runs the warning scan every 5 minutes.
 func TestJobsOfTheRepositoryStack(t *testing.T) {
 	stack, err := stackfile.Load(filepath.Join("..", "..", "stack.yml"))
 	if err != nil {
@@ -69,12 +70,18 @@ func TestJobsOfTheRepositoryStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 1 || jobs[0].Function != "warning-scan" || jobs[0].Spec != "*/5 * * * *" {
+	if len(jobs) != 2 || jobs[0].Function != "case-submit" || jobs[0].Spec != "* * * * *" ||
+		jobs[1].Function != "warning-scan" || jobs[1].Spec != "*/5 * * * *" {
 		t.Fatalf("jobs: %+v", jobs)
 	}
 	from := time.Date(2026, 11, 22, 9, 58, 1, 0, time.UTC)
-	if next := jobs[0].Schedule.Next(from); !next.Equal(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)) {
-		t.Errorf("next tick after %s: %s", from, next)
+	for i, want := range []time.Time{
+		time.Date(2026, 11, 22, 9, 59, 0, 0, time.UTC),
+		time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
+	} {
+		if next := jobs[i].Schedule.Next(from); !next.Equal(want) {
+			t.Errorf("%s: next tick after %s: %s, want %s", jobs[i].Function, from, next, want)
+		}
 	}
 }
 
