@@ -46,14 +46,21 @@ func TestStack(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("lists the functions of stack.yml", func(t *testing.T) {
-		a, err := readAnswer(http.Get(s.url + "/system/functions"))
-		if err != nil || a.status != http.StatusOK {
-			t.Fatalf("GET /system/functions: %v %v", a, err)
-		}
+		// /healthz is 200 once every function has a healthy replica; the
+		// second replica of a function may still be starting.
 		var list []gateway.FunctionStatus
-		if err := json.Unmarshal(a.body, &list); err != nil {
-			t.Fatal(err)
-		}
+		pollUntil(t, time.Minute, "every replica available", func() bool {
+			a, err := readAnswer(http.Get(s.url + "/system/functions"))
+			if err != nil || a.status != http.StatusOK || json.Unmarshal(a.body, &list) != nil {
+				return false
+			}
+			for _, f := range list {
+				if f.AvailableReplicas != f.Replicas {
+					return false
+				}
+			}
+			return true
+		})
 		var got []string
 		for _, f := range list {
 			got = append(got, f.Name)
