@@ -201,9 +201,7 @@ func (a *Applicant) check(v *problem.Validation) {
 	case "uscc":
 		err = idcheck.USCC(a.IDNumber)
 	case "passport":
-		if !passport(a.IDNumber) {
-			err = idcheck.ErrFormat
-		}
+		err = idcheck.Passport(a.IDNumber)
 	case "":
 		v.Add("applicant.idType", CodeRequired, "applicant.idType is required: resident_id, uscc or passport")
 	default:
@@ -223,18 +221,4 @@ func (a *Applicant) check(v *problem.Validation) {
 			v.Add("applicant.phone", idcheck.CodeOf(err), "applicant.phone is not a mainland mobile number")
 		}
 	}
-}
-
-// passport accepts 5-20 letters and digits: passports of many countries
-// are checked by the border authority, not here.
-func passport(s string) bool {
-	if len(s) < 5 || len(s) > 20 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
-			return false
-		}
-	}
-	return true
 }

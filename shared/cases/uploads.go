@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/catalog"
@@ -155,4 +157,109 @@ func (d *Desk) SweepUploads(ctx context.Context, max int) (int, error) {
 		return 0, fmt.Errorf("sweep uploads: %w", err)
 	}
 	return len(gone), nil
+}
+
+// The upload checks below serve records other than cases that keep an
+// uploaded file: document-fetch's electronic licenses. They belong with
+// uploads.go and live here only because this file is document-fetch's
+// part of the package; they reuse the submission's checks rather than
+// copying them.
+
+// StoredUpload is an upload that passed CheckUploads.
+type StoredUpload struct {
+	UploadID    uuid.UUID
+	ObjectKey   string
+	FileName    string
+	ContentType string
+	SizeBytes   int64
+	SHA256      string
+}
+
+// UploadCheck is the outcome of CheckUploads for one upload. Problem is nil
+// when the upload may be used; otherwise it carries the submission's field
+// code (upload_not_found, upload_already_used, size_mismatch,
+// sha256_mismatch, content_type_mismatch) with Field left for the caller.
+type UploadCheck struct {
+	Upload  StoredUpload
+	Problem *problem.FieldError
+}
+
+// CheckUploads checks uploads as a submission checks a material's files:
+// announced by app, not yet attached to anything, present in the object
+// store with the declared size and SHA-256, and starting with the magic
+// bytes of the declared type. It answers one check per id, in order; the
+// error is a dependency's. The object store is asked several at once.
+func (d *Desk) CheckUploads(ctx context.Context, app auth.App, ids []string) ([]UploadCheck, error) {
+	out := make([]UploadCheck, len(ids))
+	parsed := make([]uuid.UUID, 0, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			parsed = append(parsed, u)
+		}
+	}
+	uploads, err := d.uploadsByID(ctx, parsed)
+	if err != nil {
+		return nil, err
+	}
+	var stored []storedCheck
+	for i, id := range ids {
+		u, ok := uploads[canonicalUUID(id)]
+		switch {
+		case !ok || u.appID != app.ID:
+			out[i].Problem = &problem.FieldError{Code: CodeUploadNotFound, Message: "no such upload"}
+		case u.attached:
+			out[i].Problem = &problem.FieldError{Code: CodeUploadUsed, Message: "this upload belongs to another record"}
+		default:
+			out[i].Upload = StoredUpload{UploadID: *u.upload, ObjectKey: u.key, FileName: u.fileName,
+				ContentType: u.contentType, SizeBytes: u.size, SHA256: u.sha256}
+			stored = append(stored, storedCheck{field: strconv.Itoa(i), file: u.submittedFile})
+		}
+	}
+	var v problem.Validation
+	if err := d.checkStored(ctx, &v, stored); err != nil {
+		return nil, err
+	}
+	for _, fe := range v.Errors() {
+		i, _ := strconv.Atoi(fe.Field) // our own index, set above
+		out[i].Problem = &problem.FieldError{Code: fe.Code, Message: fe.Message}
+	}
+	return out, nil
+}
+
+// TakeUploads marks app's unattached uploads ids as attached at at, in
+// tx, and returns those it took. Taking them in the transaction that writes
+// the record which keeps the file is what makes an upload belong to one
+// record when two requests race for it, and what keeps the upload sweep
+// (which skips locked and attached rows) from deleting it.
+func TakeUploads(ctx context.Context, tx pgx.Tx, app auth.App, ids []uuid.UUID, at time.Time) (map[uuid.UUID]bool, error) {
+	taken := make(map[uuid.UUID]bool, len(ids))
+	if len(ids) == 0 {
+		return taken, nil
+	}
+	rows, err := tx.Query(ctx, `UPDATE uploads SET attached_at = $1
+		WHERE upload_id = ANY($2) AND app_id = $3 AND attached_at IS NULL RETURNING upload_id`, at, ids, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("take uploads: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("take uploads: %w", err)
+	}
+	for _, id := range got {
+		taken[id] = true
+	}
+	return taken, nil
+}
+
+// ReleaseUploads gives back uploads that TakeUploads took in tx for a
+// record that was then not written (a license number taken meanwhile), so
+// their app may use them again or the sweep may remove them.
+func ReleaseUploads(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE uploads SET attached_at = NULL WHERE upload_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("release uploads: %w", err)
+	}
+	return nil
 }

@@ -260,6 +260,20 @@ func Mobile(s string) error {
 	return nil
 }
 
+// Passport checks the shape of a passport number: 5-20 letters and digits.
+// Passports of many countries are checked by the border authority, not here.
+func Passport(s string) error {
+	if len(s) < 5 || len(s) > 20 {
+		return errorf(CodeFormat, "a passport number is 5-20 letters and digits")
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return errorf(CodeFormat, "a passport number is 5-20 letters and digits")
+		}
+	}
+	return nil
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

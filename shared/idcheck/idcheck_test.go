@@ -394,3 +394,20 @@ func validUSCC(seed []byte) string {
 	}
 	return withUSCCCheck(string(b))
 }
+
+func TestPassport(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"E12345678", true}, {"G1234", true}, {"ab12345678901234567X", true},
+		{"", false}, {"E123", false}, {"E1234567890123456789X", false}, {"E1234 5678", false}, {"护照12345", false},
+	} {
+		if err := Passport(tc.in); (err == nil) != tc.ok {
+			t.Errorf("Passport(%q) = %v, want ok=%v", tc.in, err, tc.ok)
+		}
+		if err := Passport(tc.in); err != nil && CodeOf(err) != CodeFormat {
+			t.Errorf("Passport(%q) code %q, want %q", tc.in, CodeOf(err), CodeFormat)
+		}
+	}
+}

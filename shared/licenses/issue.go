@@ -300,7 +300,7 @@ func checkHolder(v *problem.Validation, h *Holder) {
 	case "uscc":
 		err = idcheck.USCC(h.IDNumber)
 	case "passport":
-		if !cases.ValidPassport(h.IDNumber) {
+		if idcheck.Passport(h.IDNumber) != nil {
 			err = idcheck.ErrFormat
 		}
 	case "":
