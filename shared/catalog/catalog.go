@@ -316,7 +316,7 @@ func (c *Catalog) session(ctx context.Context) (listening bool, err error) {
 			if err != nil {
 				return true, err
 			}
-			c.testHook.polled.signal(rev)
+			c.testHook.polled.Send(rev)
 			if s := c.snap.Load(); s != nil && rev <= s.Revision {
 				continue
 			}
@@ -355,7 +355,7 @@ func (c *Catalog) refresh(ctx context.Context, conn *pgx.Conn) error {
 		debug.FreeOSMemory()
 	}
 	c.attemptEnded(nil)
-	c.testHook.refreshed.signal(s.Revision)
+	c.testHook.refreshed.Send(s.Revision)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onewindow/onewindow/shared/internal/testsignal"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/store"
 	"github.com/onewindow/onewindow/shared/testenv"
@@ -27,20 +28,20 @@ func openCatalog(t *testing.T, dbURL string, cfg Config) *Catalog {
 		t.Fatal(err)
 	}
 	c := Open(pool, cfg)
-	c.testHook.refreshed.init()
-	c.testHook.polled.init()
+	c.testHook.refreshed.Listen(64)
+	c.testHook.polled.Listen(64)
 	t.Cleanup(func() { c.Close(); pool.Close() })
 	return c
 }
 
 // waitFor waits until sig carries a revision >= rev.
-func waitFor(t *testing.T, sig *testSignal[int64], rev int64, what string) {
+func waitFor(t *testing.T, sig *testsignal.Signal[int64], rev int64, what string) {
 	t.Helper()
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
 	for {
 		select {
-		case got := <-sig.ch:
+		case got := <-sig.C:
 			if got >= rev {
 				return
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onewindow/onewindow/shared/idcheck"
+	"github.com/onewindow/onewindow/shared/internal/testsignal"
 	"github.com/onewindow/onewindow/shared/problem"
 )
 
@@ -375,7 +376,7 @@ func (a *Allocator) reserve(ctx context.Context, c *counter, r *reservation, n i
 	r.err = err
 	close(r.done)
 	c.mu.Unlock()
-	a.testSignals.reserved.signal(reservedEvent{key: c.key, block: b, prefetch: prefetch, err: err})
+	a.testSignals.reserved.Send(reservedEvent{key: c.key, block: b, prefetch: prefetch, err: err})
 }
 
 // reserveSQL reserves $4 sequence numbers of one (region, channel, day) and
@@ -427,21 +428,5 @@ type reservedEvent struct {
 // allocatorTestSignals let tests wait for background reservations instead
 // of sleeping. They do nothing until a test initialises them.
 type allocatorTestSignals struct {
-	reserved testSignal[reservedEvent]
-}
-
-// testSignal is a channel that a test may listen on; nil in production.
-type testSignal[T any] struct{ ch chan T }
-
-func (s *testSignal[T]) init() { s.ch = make(chan T, 4096) }
-
-func (s *testSignal[T]) signal(v T) {
-	if s.ch == nil {
-		return
-	}
-	select {
-	case s.ch <- v:
-	default:
-		panic("serial: test signal buffer full; the test does not consume its signals")
-	}
+	reserved testsignal.Signal[reservedEvent]
 }

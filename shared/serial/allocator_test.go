@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onewindow/onewindow/shared/internal/testsignal"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/store"
 	"github.com/onewindow/onewindow/shared/testenv"
@@ -30,10 +31,10 @@ func newAllocator(t testing.TB, db Querier, cfg Config) *Allocator {
 
 // waitOrTimeout returns the next signal. The timeout only turns a hang into
 // a failure; the test synchronises on the signal itself.
-func (s *testSignal[T]) waitOrTimeout(t testing.TB) T {
+func waitOrTimeout[T any](t testing.TB, s *testsignal.Signal[T]) T {
 	t.Helper()
 	select {
-	case v := <-s.ch:
+	case v := <-s.C:
 		return v
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out waiting for a test signal")
@@ -42,10 +43,10 @@ func (s *testSignal[T]) waitOrTimeout(t testing.TB) T {
 }
 
 // none asserts no signal is pending.
-func (s *testSignal[T]) none(t testing.TB) {
+func none[T any](t testing.TB, s *testsignal.Signal[T]) {
 	t.Helper()
 	select {
-	case v := <-s.ch:
+	case v := <-s.C:
 		t.Fatalf("unexpected signal %+v", v)
 	default:
 	}
@@ -213,7 +214,7 @@ func TestCloseWaitsForReservations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.testSignals.reserved.init()
+	a.testSignals.reserved.ListenAll(4096)
 	go func() { _, _ = a.Issue(context.Background(), "130100", Online, 1) }()
 	<-db.started
 	closed := make(chan struct{})
@@ -221,7 +222,7 @@ func TestCloseWaitsForReservations(t *testing.T) {
 		a.Close()
 		// Close has returned: the reservation must have finished.
 		select {
-		case <-a.testSignals.reserved.ch:
+		case <-a.testSignals.reserved.C:
 		default:
 			t.Error("Close returned while a reservation was in flight")
 		}
@@ -341,19 +342,19 @@ func TestIssueConcurrentReplicas(t *testing.T) {
 func TestPrefetch(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, Shanghai)}
 	a := newAllocator(t, testenv.Pool(t), Config{MinBlock: 8, Now: clock.Now})
-	a.testSignals.reserved.init()
+	a.testSignals.reserved.ListenAll(4096)
 	sig := &a.testSignals.reserved
 
 	mustIssue(t, a, "130100", Online, 1) // waits for the first block
-	if ev := sig.waitOrTimeout(t); ev.prefetch || ev.block.next != 1 || ev.block.len != 8 {
+	if ev := waitOrTimeout(t, sig); ev.prefetch || ev.block.next != 1 || ev.block.len != 8 {
 		t.Fatalf("first reservation = %+v, want on-demand [1, 9)", ev)
 	}
 	mustIssue(t, a, "130100", Online, 2)
-	sig.none(t) // 5 of 8 left: no prefetch yet
+	none(t, sig) // 5 of 8 left: no prefetch yet
 	mustIssue(t, a, "130100", Online, 1)
 	// Half used: the next block is reserved in the background, twice as
 	// large since the first went fast.
-	ev := sig.waitOrTimeout(t)
+	ev := waitOrTimeout(t, sig)
 	if !ev.prefetch || ev.block.next != 9 || ev.block.len != 16 {
 		t.Fatalf("prefetch = %+v, want [9, 25) in the background", ev)
 	}
@@ -363,7 +364,7 @@ func TestPrefetch(t *testing.T) {
 	if fmt.Sprint(sequences(got)) != "[5 6 7 8 9]" {
 		t.Errorf("sequences = %v", sequences(got))
 	}
-	sig.none(t)
+	none(t, sig)
 }
 
 func TestMidnight(t *testing.T) {
@@ -462,7 +463,7 @@ func TestIssueSpansBlocks(t *testing.T) {
 func TestBlockSizeAdapts(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, Shanghai)}
 	a := newAllocator(t, testenv.Pool(t), Config{MinBlock: 8, MaxBlock: 64, Now: clock.Now})
-	a.testSignals.reserved.init()
+	a.testSignals.reserved.ListenAll(4096)
 	sig := &a.testSignals.reserved
 
 	// The clock stands still: every block goes "fast" and the next doubles
@@ -473,7 +474,7 @@ func TestBlockSizeAdapts(t *testing.T) {
 	}
 	var sizes []int
 	for range 5 {
-		sizes = append(sizes, sig.waitOrTimeout(t).block.len)
+		sizes = append(sizes, waitOrTimeout(t, sig).block.len)
 	}
 	if fmt.Sprint(sizes) != "[8 16 32 64 64]" {
 		t.Fatalf("block sizes = %v", sizes)
@@ -481,7 +482,7 @@ func TestBlockSizeAdapts(t *testing.T) {
 	// A minute without reservations halves six times: back to MinBlock.
 	clock.Add(time.Minute)
 	mustIssue(t, a, "130100", Online, 33) // half of the fifth block
-	if ev := sig.waitOrTimeout(t); !ev.prefetch || ev.block.len != 8 {
+	if ev := waitOrTimeout(t, sig); !ev.prefetch || ev.block.len != 8 {
 		t.Fatalf("after an idle minute: %+v, want a prefetch of 8", ev)
 	}
 }

@@ -207,7 +207,7 @@ func (d *Deliverer) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		d.testSignals.passed.signal(pass{counts: counts, err: err})
+		d.testSignals.passed.Send(pass{counts: counts, err: err})
 		if err != nil {
 			d.cfg.Logger.WarnContext(ctx, "webhook delivery pass failed", "err", err)
 			select {

@@ -341,7 +341,7 @@ func TestEnqueueRacingFinish(t *testing.T) {
 	var loops []*Deliverer
 	for range 2 {
 		d := newDeliverer(t, db, clock, &eps, func(c *Config) { c.PollInterval = time.Hour })
-		d.testSignals.passed.init()
+		d.testSignals.passed.Listen(64)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
@@ -374,8 +374,8 @@ func TestEnqueueRacingFinish(t *testing.T) {
 	}
 	for !allDelivered() {
 		select {
-		case <-loops[0].testSignals.passed.ch:
-		case <-loops[1].testSignals.passed.ch:
+		case <-loops[0].testSignals.passed.C:
+		case <-loops[1].testSignals.passed.C:
 		case <-time.After(20 * time.Second):
 			t.Fatal("not every delivery done within 20 s: one is stranded")
 		}
@@ -482,11 +482,11 @@ func TestRun(t *testing.T) {
 	eps.set("slow", rcv.url("/block"), rcv.secret)
 
 	start := func(t *testing.T, d *Deliverer) (stop func()) {
-		d.testSignals.passed.init()
+		d.testSignals.passed.Listen(64)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
-		within(t, d.testSignals.passed.ch, "first pass")
+		within(t, d.testSignals.passed.C, "first pass")
 		stop = func() { cancel(); within(t, done, "Run to return") }
 		t.Cleanup(stop)
 		return stop
@@ -494,7 +494,7 @@ func TestRun(t *testing.T) {
 	waitPass := func(t *testing.T, d *Deliverer, want Counts) {
 		t.Helper()
 		for {
-			p := within(t, d.testSignals.passed.ch, fmt.Sprintf("a pass with %+v", want))
+			p := within(t, d.testSignals.passed.C, fmt.Sprintf("a pass with %+v", want))
 			if p.err != nil {
 				t.Fatalf("pass: %v", p.err)
 			}
