@@ -25,8 +25,10 @@ var svc = newService()
 
 func routes(r *httpx.Router, d *desk) {
 	r.Post("/", httpx.Public, d.ready(d.redrive))
-	r.Post("/uploads", applicants, d.ready(d.upload))
-	r.Post("/cases", applicants, d.ready(d.submit))
+	// POST /uploads → 201 {"uploadId","putUrl","expiresAt","headers"};
+	// POST /cases → 201 {"caseId","serial","status","deadlines","children"}.
+	r.Post("/uploads", applicants, d.ready(httpx.Command(http.StatusCreated, d.cases.NewUpload)))
+	r.Post("/cases", applicants, d.ready(httpx.Command(http.StatusCreated, d.cases.Submit)))
 	r.Get("/cases", httpx.Anyone, d.ready(d.list))
 	r.Get("/cases/{serial}", httpx.Anyone, d.ready(d.get))
 	r.Post("/cases/{serial}/events", applicants, d.ready(d.post))
@@ -34,32 +36,6 @@ func routes(r *httpx.Router, d *desk) {
 
 // Handle is the OpenFaaS entry point.
 func Handle(req handler.Request) (handler.Response, error) { return svc.Handle(req), nil }
-
-// upload: POST /uploads → 201 {"uploadId","putUrl","expiresAt","headers"}.
-func (d *desk) upload(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	var in cases.UploadInput
-	if err := r.Decode(&in); err != nil {
-		return handler.Response{}, err
-	}
-	up, err := d.cases.NewUpload(ctx, r.App, in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return httpx.JSON(http.StatusCreated, up), nil
-}
-
-// submit: POST /cases → 201 {"caseId","serial","status","deadlines","children"}.
-func (d *desk) submit(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	var in cases.Submission
-	if err := r.Decode(&in); err != nil {
-		return handler.Response{}, err
-	}
-	receipt, err := d.cases.Submit(ctx, r.App, in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return httpx.JSON(http.StatusCreated, receipt), nil
-}
 
 // list: GET /cases?applicant=&status=&limit=&cursor= → the app's own cases.
 func (d *desk) list(ctx context.Context, r *httpx.Request) (handler.Response, error) {

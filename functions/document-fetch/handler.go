@@ -35,8 +35,10 @@ var svc = newService()
 func routes(r *httpx.Router, d *desk) {
 	r.Get("/attachments/{attachmentId}", httpx.Anyone, d.ready(d.attachment))
 
-	r.Post("/licenses", department, d.ready(d.issue))
-	r.Post("/licenses/batch", department, d.ready(d.issueBatch))
+	// POST /licenses → 201 the license (409 license_exists); /licenses/batch
+	// → 200 with one result per entry: created, exists or invalid.
+	r.Post("/licenses", department, d.ready(httpx.Command(http.StatusCreated, d.licenses.Issue)))
+	r.Post("/licenses/batch", department, d.ready(httpx.Command(http.StatusOK, d.licenses.IssueBatch)))
 	r.Get("/licenses", licenseUse, d.ready(d.list))
 	r.Post("/licenses/verify", httpx.Anyone, d.ready(d.verify)).NotIdempotent()
 	r.Get("/licenses/{licenseNo}", licenseUse, d.ready(d.license))
@@ -58,33 +60,6 @@ func (d *desk) attachment(ctx context.Context, r *httpx.Request) (handler.Respon
 		return handler.Response{}, err
 	}
 	return httpx.JSON(http.StatusOK, dl), nil
-}
-
-// issue: POST /licenses → 201 the license; 409 license_exists.
-func (d *desk) issue(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	var in licenses.IssueInput
-	if err := r.Decode(&in); err != nil {
-		return handler.Response{}, err
-	}
-	l, err := d.licenses.Issue(ctx, r.App, in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return httpx.JSON(http.StatusCreated, l), nil
-}
-
-// issueBatch: POST /licenses/batch {"licenses":[...]} (1..1000) → 200 with
-// one result per entry: created, exists or invalid with its errors.
-func (d *desk) issueBatch(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	var in licenses.BatchInput
-	if err := r.Decode(&in); err != nil {
-		return handler.Response{}, err
-	}
-	res, err := d.licenses.IssueBatch(ctx, r.App, in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return httpx.JSON(http.StatusOK, res), nil
 }
 
 // list: GET /licenses?holderId=&typeCode=&purpose=&limit=&cursor= → the

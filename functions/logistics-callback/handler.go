@@ -12,7 +12,6 @@ import (
 
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/httpx"
-	"github.com/onewindow/onewindow/shared/shipments"
 )
 
 var svc = newService()
@@ -20,7 +19,8 @@ var svc = newService()
 func routes(r *httpx.Router, d *desk) {
 	// Courier pushes are deduplicated per eventId, not per Idempotency-Key.
 	r.Post("/", httpx.Roles(auth.RoleLogisticsProvider), d.ready(d.receive)).NotIdempotent()
-	r.Post("/shipments", httpx.Roles(auth.RoleDepartment, auth.RolePlatform), d.ready(d.register))
+	// POST /shipments → 201 the shipment with the events already received for its waybill.
+	r.Post("/shipments", httpx.Roles(auth.RoleDepartment, auth.RolePlatform), d.ready(httpx.Command(http.StatusCreated, d.shipments.Register)))
 	// Whoever may see the case may read its shipments: 404 to the others.
 	r.Get("/shipments/{waybillNo}", httpx.Anyone, d.ready(d.get))
 }
@@ -36,20 +36,6 @@ func (d *desk) receive(ctx context.Context, r *httpx.Request) (handler.Response,
 		return handler.Response{}, err
 	}
 	return httpx.JSON(http.StatusOK, receipt), nil
-}
-
-// register: POST /shipments → 201 with the shipment and the events already
-// received for its waybill.
-func (d *desk) register(ctx context.Context, r *httpx.Request) (handler.Response, error) {
-	var in shipments.Registration
-	if err := r.Decode(&in); err != nil {
-		return handler.Response{}, err
-	}
-	s, err := d.shipments.Register(ctx, r.App, in)
-	if err != nil {
-		return handler.Response{}, err
-	}
-	return httpx.JSON(http.StatusCreated, s), nil
 }
 
 // get: GET /shipments/{waybillNo}?carrier= → the shipment with its events

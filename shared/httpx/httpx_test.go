@@ -207,3 +207,26 @@ func TestJSON(t *testing.T) {
 		t.Errorf("body = %s", resp.Body)
 	}
 }
+
+func TestCommand(t *testing.T) {
+	type in struct {
+		Name string `json:"name"`
+	}
+	app := auth.App{ID: "portal"}
+	h := Command(http.StatusCreated, func(_ context.Context, a auth.App, v in) (map[string]string, error) {
+		if v.Name == "" {
+			return nil, problem.Unprocessable("name_required", "name")
+		}
+		return map[string]string{"by": a.ID, "name": v.Name}, nil
+	})
+	resp, err := h(context.Background(), &Request{App: app, Body: []byte(`{"name":"张三"}`)})
+	if err != nil || resp.StatusCode != http.StatusCreated || string(resp.Body) != `{"by":"portal","name":"张三"}` {
+		t.Fatalf("answer = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
+	if _, err := h(context.Background(), &Request{App: app, Body: []byte(`{"name":`)}); err == nil {
+		t.Error("a malformed body reached the command")
+	}
+	if _, err := h(context.Background(), &Request{App: app, Body: []byte(`{}`)}); err == nil {
+		t.Error("the command's error was lost")
+	}
+}

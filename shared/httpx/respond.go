@@ -14,6 +14,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/store"
 )
@@ -134,4 +135,21 @@ func jsonKind(t reflect.Type) string {
 // NotImplemented is the handler of endpoints a later issue will build.
 func NotImplemented(context.Context, *Request) (handler.Response, error) {
 	return handler.Response{}, problem.NotImplemented("this endpoint is not implemented yet")
+}
+
+// Command is a route that only decodes its JSON body into In, hands it to
+// do with the caller, and answers do's result as JSON with status (201 for
+// a create): the shape of most POSTs, written once.
+func Command[In, Out any](status int, do func(context.Context, auth.App, In) (Out, error)) HandlerFunc {
+	return func(ctx context.Context, r *Request) (handler.Response, error) {
+		var in In
+		if err := r.Decode(&in); err != nil {
+			return handler.Response{}, err
+		}
+		out, err := do(ctx, r.App, in)
+		if err != nil {
+			return handler.Response{}, err
+		}
+		return JSON(status, out), nil
+	}
 }
