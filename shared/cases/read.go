@@ -156,7 +156,7 @@ func deref(s *string) string {
 // readDetails reads a case's events, materials and children in one round trip.
 func readDetails(ctx context.Context, q dbtx, id uuid.UUID, v *View) error {
 	var b pgx.Batch
-	v.Events, v.Materials, v.Cards = []Event{}, []MaterialView{}, []json.RawMessage{}
+	v.Events, v.Materials, v.Cards, v.Children = []Event{}, []MaterialView{}, []json.RawMessage{}, []Child{}
 	b.Queue(`SELECT seq, type, at, app_id, coalesce(operator, ''), coalesce(opinion, ''), amount_fen, score, status
 		FROM case_events WHERE case_id = $1 ORDER BY seq`, id).Query(func(rows pgx.Rows) error {
 		for rows.Next() {

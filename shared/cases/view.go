@@ -126,7 +126,7 @@ type View struct {
 	Delivery DeliveryView `json:"delivery"`
 	// Deliveries are the pushes of this case to its department's system.
 	Deliveries  []webhook.Delivery `json:"deliveries,omitzero"`
-	Children    []Child            `json:"children,omitempty"`
+	Children    []Child            `json:"children"` // [] for an item case
 	ReceivedAt  time.Time          `json:"receivedAt"`
 	SubmittedAt time.Time          `json:"submittedAt"`
 }
