@@ -9,3 +9,5 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/openfaas/templates-sdk/go-http v0.0.0-20220408082716-5981c545cb03
 )
+
+require github.com/prometheus/client_golang v1.25.0 // indirect
