@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 
@@ -22,6 +23,11 @@ type AppRecord struct {
 	Departments []string `json:"departments"`
 	// Channels: see App.Channels.
 	Channels []string `json:"channels,omitempty"`
+	// RatePerSecond limits the app's requests to each replica (429 with
+	// Retry-After beyond it); 0 means no limit. RateBurst is how many may
+	// come at once; 0 means one second's worth. See RateLimits.
+	RatePerSecond float64 `json:"ratePerSecond,omitempty"`
+	RateBurst     int     `json:"rateBurst,omitempty"`
 }
 
 // App returns the record without its secret.
@@ -47,6 +53,9 @@ func (r AppRecord) Validate() error {
 		if !role.Valid() {
 			errs = append(errs, fmt.Errorf("app %s: unknown role %q", r.ID, role))
 		}
+	}
+	if r.RatePerSecond < 0 || math.IsNaN(r.RatePerSecond) || math.IsInf(r.RatePerSecond, 0) || r.RateBurst < 0 {
+		errs = append(errs, fmt.Errorf("app %s: ratePerSecond and rateBurst must be finite and not negative", r.ID))
 	}
 	return errors.Join(errs...)
 }
@@ -93,10 +102,13 @@ func SaveApps(ctx context.Context, db *pgxpool.Pool, apps []AppRecord) error {
 				roles[i] = string(r)
 			}
 			if _, err := tx.Exec(ctx, `
-				INSERT INTO apps (id, secret, roles, departments, channels) VALUES ($1, $2, $3, $4, $5)
+				INSERT INTO apps (id, secret, roles, departments, channels, rate_per_second, rate_burst)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
 				ON CONFLICT (id) DO UPDATE SET secret = excluded.secret, roles = excluded.roles,
-					departments = excluded.departments, channels = excluded.channels, disabled = false, updated_at = now()`,
-				a.ID, a.Secret, roles, orEmpty(a.Departments), orEmpty(a.Channels)); err != nil {
+					departments = excluded.departments, channels = excluded.channels,
+					rate_per_second = excluded.rate_per_second, rate_burst = excluded.rate_burst,
+					disabled = false, updated_at = now()`,
+				a.ID, a.Secret, roles, orEmpty(a.Departments), orEmpty(a.Channels), a.RatePerSecond, a.RateBurst); err != nil {
 				return fmt.Errorf("save app %s: %w", a.ID, err)
 			}
 		}

@@ -76,8 +76,10 @@ func (r *Registry) Lookup(ctx context.Context, id string) (rec AppRecord, found 
 func (r *Registry) fetch(ctx context.Context, id string) (AppRecord, bool, error) {
 	var rec AppRecord
 	var roles []string
-	err := r.db.QueryRow(ctx, `SELECT id, secret, roles, departments, channels FROM apps WHERE id = $1 AND NOT disabled`, id).
-		Scan(&rec.ID, &rec.Secret, &roles, &rec.Departments, &rec.Channels)
+	err := r.db.QueryRow(ctx, `
+		SELECT id, secret, roles, departments, channels, rate_per_second, rate_burst
+		FROM apps WHERE id = $1 AND NOT disabled`, id).
+		Scan(&rec.ID, &rec.Secret, &roles, &rec.Departments, &rec.Channels, &rec.RatePerSecond, &rec.RateBurst)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AppRecord{}, false, nil
 	}

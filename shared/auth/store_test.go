@@ -16,7 +16,8 @@ func TestSaveAppsAndRegistry(t *testing.T) {
 	db := testenv.Pool(t)
 	apps := []AppRecord{
 		{ID: "hebei-portal", Secret: secret, Roles: []Role{RolePlatform}},
-		{ID: "sjz-police-system", Secret: "local-demo-secret-sjz-police", Roles: []Role{RoleDepartment}, Departments: []string{"130100-GA"}},
+		{ID: "sjz-police-system", Secret: "local-demo-secret-sjz-police", Roles: []Role{RoleDepartment}, Departments: []string{"130100-GA"},
+			RatePerSecond: 2.5, RateBurst: 7},
 	}
 	if err := SaveApps(ctx, db, apps); err != nil {
 		t.Fatal(err)
@@ -26,7 +27,8 @@ func TestSaveAppsAndRegistry(t *testing.T) {
 	}
 	reg := NewRegistry(db, 0)
 	rec, found, err := reg.Lookup(ctx, "sjz-police-system")
-	if err != nil || !found || rec.Secret != "local-demo-secret-sjz-police" || !rec.App().ActsFor("130100-GA") {
+	if err != nil || !found || rec.Secret != "local-demo-secret-sjz-police" || !rec.App().ActsFor("130100-GA") ||
+		rec.RatePerSecond != 2.5 || rec.RateBurst != 7 {
 		t.Fatalf("Lookup = %+v, %v, %v", rec, found, err)
 	}
 	if _, found, err := reg.Lookup(ctx, "stranger"); err != nil || found {

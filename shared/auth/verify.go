@@ -36,6 +36,8 @@ type NonceMemory interface {
 type Verifier struct {
 	Apps   AppLookup
 	Nonces NonceMemory
+	// Limits, when set, holds the per-app request rates (429).
+	Limits *RateLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,8 +57,9 @@ func unauthorized(code, detail string) *problem.Problem {
 // Verify returns the app that signed r, or a 401 problem. The checks run in
 // the order that reveals least to a stranger: headers present, then the
 // signature (an unknown app and a wrong signature look the same), then the
-// timestamp window, and last, for methods other than GET and HEAD, the
-// nonce, so that only authentic requests are remembered.
+// timestamp window, then the app's request rate, and last, for methods
+// other than GET and HEAD, the nonce, so that only authentic requests that
+// will be served are remembered.
 func (v *Verifier) Verify(ctx context.Context, r SignedRequest) (App, error) {
 	appID := r.Header.Get(HeaderAppID)
 	ts := r.Header.Get(HeaderTimestamp)
@@ -85,6 +88,11 @@ func (v *Verifier) Verify(ctx context.Context, r SignedRequest) (App, error) {
 	}
 	if err != nil || !within(now(), sec, TimestampWindow) {
 		return App{}, unauthorized(CodeStaleTimestamp, "X-Timestamp must be unix seconds within 300 s of now")
+	}
+	if v.Limits != nil {
+		if err := v.Limits.Admit(rec, now()); err != nil {
+			return App{}, err
+		}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		fresh, err := v.Nonces.Remember(ctx, appID, nonce)
