@@ -2,11 +2,13 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/onewindow/onewindow/shared/testenv"
 )
@@ -108,5 +110,75 @@ func TestNonceGuardRace(t *testing.T) {
 	}
 	if ok, _ := guards[0].Remember(ctx, "hebei-portal", "race-nonce-b"); ok {
 		t.Fatal("the renewed nonce is fresh again")
+	}
+}
+
+// Nonces that arrive while a batch is in the database wait and go together
+// in the next statement, each answered on its own: a pair asked twice in
+// one batch is fresh once.
+func TestNonceGuardBatches(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Pool(t)
+	g := NewNonceGuard(db)
+
+	// Hold the first batch in the database: an open transaction has
+	// inserted the pair it asks for, so its upsert waits on that row.
+	blocker, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(ctx)
+	if _, err := blocker.Exec(ctx, `INSERT INTO request_nonces (app_id, nonce) VALUES ('hebei-portal', 'batch-blocker')`); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan bool, 1)
+	go func() {
+		ok, err := g.Remember(ctx, "hebei-portal", "batch-blocker")
+		if err != nil {
+			t.Error(err)
+		}
+		first <- ok
+	}()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 0 && g.flushing })
+
+	const distinct, asks = 50, 3
+	fresh := make([]atomic.Int32, distinct)
+	var wg sync.WaitGroup
+	for i := range distinct * asks {
+		wg.Go(func() {
+			ok, err := g.Remember(ctx, "wechat-hall", fmt.Sprintf("batch-nonce-%03d", i%distinct))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				fresh[i%distinct].Add(1)
+			}
+		})
+	}
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == distinct*asks })
+
+	if err := blocker.Rollback(ctx); err != nil { // the first batch goes on, then the queued one
+		t.Fatal(err)
+	}
+	if !<-first {
+		t.Error("the blocked nonce is not fresh once the other transaction rolled back")
+	}
+	wg.Wait()
+	for i := range fresh {
+		if n := fresh[i].Load(); n != 1 {
+			t.Errorf("batch-nonce-%03d: %d fresh answers of %d, want exactly 1", i, n, asks)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10 s")
+		}
+		time.Sleep(time.Millisecond) // polling a condition, not waiting for time to pass
 	}
 }
