@@ -45,9 +45,11 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		var exit *exec.ExitError
+		// Only testenv's own child returns its exit status unwrapped: that
+		// command has said why. A wrapped one (a failed build) is printed.
+		exit, direct := err.(*exec.ExitError)
 		switch {
-		case errors.As(err, &exit):
+		case direct:
 			os.Exit(exit.ExitCode())
 		case errors.Is(err, errExitStatus):
 			os.Exit(1) // the command has said why
