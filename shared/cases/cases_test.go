@@ -61,6 +61,13 @@ func TestItemLifecycle(t *testing.T) {
 	_, err = h.post(culture, r.Serial, cases.EventPaymentRequested)
 	wantProblem(t, err, 422, "validation_failed", "amountFen", "invalid")
 	fee := int64(5000)
+	for _, bad := range []cases.EventInput{
+		{Type: cases.EventPaymentRequested, AmountFen: &fee, PaymentChannel: "union pay; --"},
+		{Type: cases.EventAccepted, PaymentChannel: "unionpay"}, // only a payment request names one
+	} {
+		_, err = h.desk.Post(h.ctx, culture, r.Serial, bad)
+		wantProblem(t, err, 422, "validation_failed", "paymentChannel", "invalid")
+	}
 	h.clock.Add(time.Minute)
 	if _, err := h.desk.Post(h.ctx, culture, r.Serial, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &fee}); err != nil {
 		t.Fatal(err)

@@ -103,7 +103,10 @@ type PaymentRequest struct {
 	Department string
 	Region     string
 	AmountFen  int64
-	At         time.Time
+	// Channel is the payment channel the order is for; "" leaves it to
+	// the first bound provider that notifies.
+	Channel string
+	At      time.Time
 }
 
 // Querier is a pool or a transaction, for reads.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,11 @@ type EventInput struct {
 	Opinion   string `json:"opinion"`
 	AmountFen *int64 `json:"amountFen"`
 	Score     *int   `json:"score"`
+	// PaymentChannel optionally names the payment channel a
+	// payment_requested order is for (an extension of the contract):
+	// then only providers bound to it, or unbound ones, may notify about
+	// the order. Without it the first bound provider to notify claims it.
+	PaymentChannel string `json:"paymentChannel,omitempty"`
 }
 
 // EventReceipt is the 201 answer to an event.
@@ -39,6 +45,8 @@ type EventReceipt struct {
 	Event     Event     `json:"event"`
 	Deadlines Deadlines `json:"deadlines"`
 }
+
+var channelPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // clockSkew tolerates callers whose clocks run slightly ahead of ours.
 const clockSkew = 5 * time.Second
@@ -77,6 +85,9 @@ func (in *EventInput) check() (time.Time, error) {
 		if in.AmountFen == nil || *in.AmountFen < 1 {
 			v.Add("amountFen", CodeInvalid, "a payment request has a positive amountFen")
 		}
+	}
+	if in.PaymentChannel != "" && (in.Type != EventPaymentRequested || !channelPattern.MatchString(in.PaymentChannel)) {
+		v.Add("paymentChannel", CodeInvalid, "paymentChannel belongs to payment_requested: 1-32 of [A-Za-z0-9_-]")
 	}
 	return at, v.Err()
 }
@@ -248,7 +259,7 @@ func (d *Desk) apply(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *
 	}
 	if in.Type == EventPaymentRequested && d.payments != nil {
 		if err := d.payments.Open(ctx, tx, PaymentRequest{CaseSerial: c.serial, Department: deref(c.department),
-			Region: c.region, AmountFen: *in.AmountFen, At: at}); err != nil {
+			Region: c.region, AmountFen: *in.AmountFen, Channel: in.PaymentChannel, At: at}); err != nil {
 			return Event{}, fmt.Errorf("open payment order: %w", err)
 		}
 	}

@@ -144,6 +144,12 @@ func (h *harness) replicas(n int) []*payments.Ledger {
 // awaits payment under a new order. It returns the case and order serials.
 func (h *harness) awaiting(amountFen int64) (caseSerial, paymentSerial string) {
 	h.t.Helper()
+	return h.awaitingOn(amountFen, "")
+}
+
+// awaitingOn is awaiting with the payment_requested event naming channel.
+func (h *harness) awaitingOn(amountFen int64, channel string) (caseSerial, paymentSerial string) {
+	h.t.Helper()
 	r, err := h.desk.Submit(h.ctx, portal, cases.Submission{ItemCode: "TAX-01", Channel: "online", Region: "130102",
 		Applicant: cases.Applicant{Type: "person", Name: "张三", IDType: "resident_id", IDNumber: "11010519491231002X", Phone: "13800138000"}})
 	if err != nil {
@@ -151,7 +157,7 @@ func (h *harness) awaiting(amountFen int64) (caseSerial, paymentSerial string) {
 		h.t.Fatalf("submit: %v %+v", err, p)
 	}
 	h.event(r.Serial, cases.EventInput{Type: cases.EventAccepted})
-	h.event(r.Serial, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &amountFen})
+	h.event(r.Serial, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &amountFen, PaymentChannel: channel})
 	return r.Serial, h.payment(r.Serial).PaymentSerial
 }
 

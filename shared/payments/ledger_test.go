@@ -295,6 +295,18 @@ func TestChannelBinding(t *testing.T) {
 			}
 		})
 	}
+	// Payment serials are predictable: a department that names the channel
+	// leaves no unclaimed order for another provider to take first.
+	t.Run("named by the department's payment request", func(t *testing.T) {
+		_, paymentSerial := h.awaitingOn(100, "alipay")
+		_, err := h.notify(unionpay, paid(paymentSerial+"-u", paymentSerial, 100))
+		wantProblem(t, err, 404, "unknown_order")
+		h.mustNotify(alipay, paid(paymentSerial+"-a", paymentSerial, 100))
+		v, err := h.ledger.Order(h.ctx, supervisor, paymentSerial)
+		if err != nil || v.Channel != "alipay" || v.Status != payments.Paid {
+			t.Errorf("order %+v (%v), want paid through alipay", v, err)
+		}
+	})
 	t.Run("an app of several channels names one", func(t *testing.T) {
 		_, paymentSerial := h.awaiting(100)
 		b := paid(paymentSerial+"-x", paymentSerial, 100)

@@ -17,7 +17,8 @@
 //   - An order's state is a function of the set of its notifications (see
 //     State.Apply), so permutations and repeats end in the same state.
 //
-// An order's payment channel is taken from the first notification of a
+// An order's payment channel is the one its payment_requested event named
+// (paymentChannel), else it is taken from the first notification of a
 // provider app bound to channels (auth.App.Channels): that notification
 // claims the order for its channel (its "channel" field, or the app's only
 // channel), and from then on only apps bound to that channel, or unbound
@@ -77,9 +78,9 @@ func (o *Orders) Open(ctx context.Context, tx pgx.Tx, r cases.PaymentRequest) er
 	}
 	now := o.now()
 	_, err = tx.Exec(ctx, `INSERT INTO payment_orders (payment_serial, case_serial, department, amount_fen, status,
-			opened_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)`,
-		s[0].String(), r.CaseSerial, r.Department, r.AmountFen, r.At, now)
+			channel, opened_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $7)`,
+		s[0].String(), r.CaseSerial, r.Department, r.AmountFen, nullString(r.Channel), r.At, now)
 	if err != nil {
 		return fmt.Errorf("open payment order for case %s: %w", r.CaseSerial, err)
 	}
