@@ -33,6 +33,8 @@ func main() {
 		err = cmdRedeploy(ctx, os.Args[2:])
 	case "call":
 		err = cmdCall(ctx, os.Args[2:])
+	case "apps":
+		err = cmdApps(ctx, os.Args[2:])
 	case "bench":
 		err = cmdBench(ctx, os.Args[2:])
 	case "testenv":
@@ -70,6 +72,8 @@ commands:
                       stack without dropping requests (make redeploy FN=<fn>)
   call <fn> <METHOD> [path?query] [json]
                       a signed call as a demo app (-app id, default hebei-portal)
+  apps <apps.json>    register or update apps (ids, secrets, roles, rates) in the
+                      database of -database-url or $DATABASE_URL
   bench               load scenarios through a gateway (-gateway url), or through a
                       stack of its own (make bench)
   testenv -- cmd...   run cmd with an ephemeral PostgreSQL and MinIO (make test)
