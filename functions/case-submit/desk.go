@@ -60,7 +60,7 @@ func newDesk(s *service.Service) *desk {
 		slog.Error("card board", "err", err)
 		return &desk{}
 	}
-	orders := payments.NewOrders(alloc, nil)
+	orders := payments.NewOrders(nil)
 	c, err := cases.New(cases.Config{
 		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc, Calendars: calendars, Outbox: outbox,
 		Licenses: licenses.ForCases(s.DB()), Payments: orders,

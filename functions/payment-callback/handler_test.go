@@ -127,7 +127,7 @@ func (f *fn) caseDesk(store config.ObjectStore) *cases.Desk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders := payments.NewOrders(alloc, nil)
+	orders := payments.NewOrders(nil)
 	desk, err := cases.New(cases.Config{DB: db, Catalog: cat, Objects: objs, Serials: alloc,
 		Calendars: calendar.NewStore(db, calendar.StoreConfig{}), Outbox: outbox,
 		Payments: orders, Extensions: []cases.Extension{orders}})

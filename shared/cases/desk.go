@@ -101,8 +101,10 @@ type PaymentOrders interface {
 type PaymentRequest struct {
 	CaseSerial string
 	Department string
-	Region     string
-	AmountFen  int64
+	// PaymentSerial is the order's serial (channel 9, the case's region),
+	// drawn by the desk before the transaction.
+	PaymentSerial string
+	AmountFen     int64
 	// Channel is the payment channel the order is for; "" leaves it to
 	// the first bound provider that notifies.
 	Channel string

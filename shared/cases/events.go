@@ -18,6 +18,7 @@ import (
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/idempotency"
 	"github.com/onewindow/onewindow/shared/problem"
+	"github.com/onewindow/onewindow/shared/serial"
 )
 
 // EventInput is the body of POST /cases/{serial}/events.
@@ -35,6 +36,10 @@ type EventInput struct {
 	// then only providers bound to it, or unbound ones, may notify about
 	// the order. Without it the first bound provider to notify claims it.
 	PaymentChannel string `json:"paymentChannel,omitempty"`
+
+	// paymentSerial is the serial Post drew for the order a
+	// payment_requested event opens.
+	paymentSerial string
 }
 
 // EventReceipt is the 201 answer to an event.
@@ -173,6 +178,9 @@ func (d *Desk) Post(ctx context.Context, app auth.App, serialNo string, in Event
 	if err != nil {
 		return EventReceipt{}, err
 	}
+	if in.paymentSerial, err = d.drawPaymentSerial(ctx, app, serialNo, in.Type); err != nil {
+		return EventReceipt{}, err
+	}
 	var receipt EventReceipt
 	err = d.inTx(ctx, func(tx pgx.Tx) error {
 		c, err := d.lockCase(ctx, tx, app, serialNo)
@@ -202,6 +210,27 @@ func (d *Desk) Post(ctx context.Context, app auth.App, serialNo string, in Event
 	}
 	d.kick()
 	return receipt, nil
+}
+
+// drawPaymentSerial draws the serial of the order a payment request opens,
+// before the event's transaction: reserving a new block of serials takes a
+// connection of its own, and transactions waiting for it while holding the
+// others would starve a replica's small pool. The case's region is its
+// serial's; a request that turns out to be refused leaves a gap, which
+// serials allow, so only department apps, who may post it, draw one.
+func (d *Desk) drawPaymentSerial(ctx context.Context, app auth.App, caseSerial string, t EventType) (string, error) {
+	if t != EventPaymentRequested || d.payments == nil || !app.HasRole(auth.RoleDepartment) {
+		return "", nil
+	}
+	s, err := serial.Parse(caseSerial)
+	if err != nil {
+		return "", nil // no such case: lockCase answers 404
+	}
+	ps, err := d.serials.Issue(ctx, s.Region, serial.Payment, 1)
+	if err != nil {
+		return "", fmt.Errorf("draw payment serial for case %s: %w", caseSerial, err)
+	}
+	return ps[0].String(), nil
 }
 
 // PaymentApp is the app id events recorded by payment-callback carry.
@@ -259,7 +288,7 @@ func (d *Desk) apply(ctx context.Context, tx pgx.Tx, cal *calendar.Calendar, c *
 	}
 	if in.Type == EventPaymentRequested && d.payments != nil {
 		if err := d.payments.Open(ctx, tx, PaymentRequest{CaseSerial: c.serial, Department: deref(c.department),
-			Region: c.region, AmountFen: *in.AmountFen, Channel: in.PaymentChannel, At: at}); err != nil {
+			PaymentSerial: in.paymentSerial, AmountFen: *in.AmountFen, Channel: in.PaymentChannel, At: at}); err != nil {
 			return Event{}, fmt.Errorf("open payment order: %w", err)
 		}
 	}

@@ -102,7 +102,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders := payments.NewOrders(alloc, h.clock.Now)
+	orders := payments.NewOrders(h.clock.Now)
 	calendars := calendar.NewStore(db, calendar.StoreConfig{Now: h.clock.Now})
 	h.deskConfig = cases.Config{DB: db, Catalog: cat, Objects: store, Serials: alloc,
 		Calendars: calendars, Outbox: outbox, Now: h.clock.Now,
@@ -150,6 +150,14 @@ func (h *harness) awaiting(amountFen int64) (caseSerial, paymentSerial string) {
 // awaitingOn is awaiting with the payment_requested event naming channel.
 func (h *harness) awaitingOn(amountFen int64, channel string) (caseSerial, paymentSerial string) {
 	h.t.Helper()
+	caseSerial = h.accepted()
+	h.event(caseSerial, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &amountFen, PaymentChannel: channel})
+	return caseSerial, h.payment(caseSerial).PaymentSerial
+}
+
+// accepted submits a case of TAX-01 and accepts it.
+func (h *harness) accepted() string {
+	h.t.Helper()
 	r, err := h.desk.Submit(h.ctx, portal, cases.Submission{ItemCode: "TAX-01", Channel: "online", Region: "130102",
 		Applicant: cases.Applicant{Type: "person", Name: "张三", IDType: "resident_id", IDNumber: "11010519491231002X", Phone: "13800138000"}})
 	if err != nil {
@@ -157,8 +165,7 @@ func (h *harness) awaitingOn(amountFen int64, channel string) (caseSerial, payme
 		h.t.Fatalf("submit: %v %+v", err, p)
 	}
 	h.event(r.Serial, cases.EventInput{Type: cases.EventAccepted})
-	h.event(r.Serial, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &amountFen, PaymentChannel: channel})
-	return r.Serial, h.payment(r.Serial).PaymentSerial
+	return r.Serial
 }
 
 func (h *harness) event(caseSerial string, in cases.EventInput) {

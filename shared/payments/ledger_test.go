@@ -424,3 +424,57 @@ func TestFewConnectionsDoNotDeadlock(t *testing.T) {
 		}
 	}
 }
+
+// Payment requests arriving together on a replica with few connections all
+// open their orders: the order's serial is drawn before the event's
+// transaction, because reserving a block of serials takes a connection of
+// its own (with the serial drawn inside, two transactions holding both
+// connections waited for a third until they timed out).
+func TestOpeningOrdersOnFewConnections(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const requests = 8
+	var caseSerials []string
+	for range requests {
+		caseSerials = append(caseSerials, h.accepted())
+	}
+	pool, err := store.Open(h.ctx, h.db.Config().ConnString(), store.PoolOptions{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	// Blocks of one serial: every request reserves a block.
+	alloc, err := serial.NewAllocator(pool, serial.Config{Now: h.clock.Now, MinBlock: 1, MaxBlock: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(alloc.Close)
+	cfg := h.deskConfig
+	cfg.DB, cfg.Serials = pool, alloc
+	cfg.Calendars = calendar.NewStore(pool, calendar.StoreConfig{Now: h.clock.Now})
+	desk, err := cases.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+	defer cancel()
+	h.clock.Add(time.Minute)
+	var wg sync.WaitGroup
+	for _, cs := range caseSerials {
+		wg.Go(func() {
+			fee := int64(800)
+			if _, err := desk.Post(ctx, taxDept, cs, cases.EventInput{Type: cases.EventPaymentRequested, AmountFen: &fee}); err != nil {
+				t.Errorf("payment_requested on %s: %v", cs, err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, cs := range caseSerials {
+		p := h.payment(cs)
+		if p.AmountFen != 800 || seen[p.PaymentSerial] {
+			t.Errorf("case %s: order %+v (a serial seen twice?)", cs, p)
+		}
+		seen[p.PaymentSerial] = true
+	}
+}

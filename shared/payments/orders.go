@@ -40,24 +40,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onewindow/onewindow/shared/cases"
-	"github.com/onewindow/onewindow/shared/serial"
 )
 
 // Orders opens payment orders and shows a case's current one. It
 // implements cases.PaymentOrders and cases.Extension; case-submit's desk
 // holds one.
 type Orders struct {
-	serials *serial.Allocator
-	now     func() time.Time
+	now func() time.Time
 }
 
-// NewOrders returns Orders drawing payment serials (channel 9) from
-// serials. now is the clock for the recording time; nil means time.Now.
-func NewOrders(serials *serial.Allocator, now func() time.Time) *Orders {
+// NewOrders returns Orders; now is the clock for the recording time, nil
+// meaning time.Now.
+func NewOrders(now func() time.Time) *Orders {
 	if now == nil {
 		now = time.Now
 	}
-	return &Orders{serials: serials, now: now}
+	return &Orders{now: now}
 }
 
 var (
@@ -66,21 +64,19 @@ var (
 )
 
 // Open opens an order for r in tx, the transaction of the payment_requested
-// event, with a new payment serial of the case's region. The serial is
-// drawn outside tx: a rollback leaves a gap, which serials allow.
+// event, under the payment serial the desk drew for it.
 func (o *Orders) Open(ctx context.Context, tx pgx.Tx, r cases.PaymentRequest) error {
 	if r.AmountFen < 1 || r.AmountFen > MaxAmountFen {
 		return fmt.Errorf("open payment order for case %s: amount %d fen out of range", r.CaseSerial, r.AmountFen)
 	}
-	s, err := o.serials.Issue(ctx, r.Region, serial.Payment, 1)
-	if err != nil {
-		return fmt.Errorf("open payment order for case %s: %w", r.CaseSerial, err)
+	if r.PaymentSerial == "" {
+		return fmt.Errorf("open payment order for case %s: no payment serial drawn", r.CaseSerial)
 	}
 	now := o.now()
-	_, err = tx.Exec(ctx, `INSERT INTO payment_orders (payment_serial, case_serial, department, amount_fen, status,
+	_, err := tx.Exec(ctx, `INSERT INTO payment_orders (payment_serial, case_serial, department, amount_fen, status,
 			channel, opened_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $7)`,
-		s[0].String(), r.CaseSerial, r.Department, r.AmountFen, nullString(r.Channel), r.At, now)
+		r.PaymentSerial, r.CaseSerial, r.Department, r.AmountFen, nullString(r.Channel), r.At, now)
 	if err != nil {
 		return fmt.Errorf("open payment order for case %s: %w", r.CaseSerial, err)
 	}
