@@ -31,7 +31,15 @@ type Scenario struct {
 	// OK says whether an answer counts as a success; nil accepts any 2xx
 	// and 3xx status. Its body is read and discarded either way.
 	OK func(status int) bool
+	// Check, when set, reads an answer that OK accepted (up to 1 MiB) and
+	// returns why it is wrong, nil when it is right: an answer whose
+	// status is fine can still say "mismatch". A failed check counts as an
+	// error of the scenario.
+	Check func(body []byte) error
 }
+
+// maxChecked bounds the body a Check reads.
+const maxChecked = 1 << 20
 
 // Options bound a run.
 type Options struct {
@@ -55,6 +63,8 @@ type Row struct {
 	PerSecond     float64
 	P50, P95, P99 time.Duration
 	Max           time.Duration
+	// Mean is the average latency of the successful requests.
+	Mean time.Duration
 	// FirstError is the first failure seen, to say what went wrong.
 	FirstError string
 }
@@ -173,6 +183,10 @@ func once(ctx context.Context, client *http.Client, s Scenario, i, worker, seq i
 		}
 		return sample{scenario: i, latency: time.Since(t0), err: err.Error()}
 	}
+	var body []byte
+	if s.Check != nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxChecked))
+	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	lat := time.Since(t0)
@@ -180,8 +194,17 @@ func once(ctx context.Context, client *http.Client, s Scenario, i, worker, seq i
 	if ok == nil {
 		ok = func(status int) bool { return status < 400 }
 	}
-	if !ok(resp.StatusCode) {
+	switch {
+	case !ok(resp.StatusCode):
 		return sample{scenario: i, latency: lat, err: fmt.Sprintf("status %d", resp.StatusCode)}
+	case err != nil && ctx.Err() != nil:
+		return sample{scenario: i, err: context.DeadlineExceeded.Error()} // cut off by the end of the run
+	case err != nil:
+		return sample{scenario: i, latency: lat, err: "read answer: " + err.Error()}
+	case s.Check != nil:
+		if cerr := s.Check(body); cerr != nil {
+			return sample{scenario: i, latency: lat, err: "check answer: " + cerr.Error()}
+		}
 	}
 	return sample{scenario: i, latency: lat}
 }
@@ -206,6 +229,11 @@ func summarise(name string, ss []sample, elapsed time.Duration) Row {
 	row.P50, row.P95, row.P99 = quantile(lats, 0.50), quantile(lats, 0.95), quantile(lats, 0.99)
 	if len(lats) > 0 {
 		row.Max = lats[len(lats)-1]
+		var sum time.Duration
+		for _, l := range lats {
+			sum += l
+		}
+		row.Mean = sum / time.Duration(len(lats))
 	}
 	return row
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +58,55 @@ func TestQuantile(t *testing.T) {
 			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
 		}
 	}
+	if row := summarise("r", []sample{{latency: time.Millisecond}, {latency: 3 * time.Millisecond}, {latency: time.Hour, err: "status 500"}}, time.Second); row.Mean != 2*time.Millisecond {
+		t.Errorf("mean %v, want 2ms: the failed request is not in it", row.Mean)
+	}
 	if quantile(nil, 0.5) != 0 {
 		t.Error("empty")
+	}
+}
+
+func TestCheckCountsWrongAnswersAsErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/valid":
+			_, _ = w.Write([]byte(`{"valid":true}`))
+		case "/mismatch":
+			_, _ = w.Write([]byte(`{"valid":false}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	valid := func(body []byte) error {
+		if !strings.Contains(string(body), `"valid":true`) {
+			return fmt.Errorf("answer %s", body)
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name, path string
+		check      func([]byte) error
+		wantErrors int
+		wantFirst  string
+	}{
+		{"a right answer passes", "/valid", valid, 0, ""},
+		{"a 200 that says mismatch fails", "/mismatch", valid, 20, `check answer: answer {"valid":false}`},
+		{"the status is judged before the body", "/missing", valid, 20, "status 404"},
+		{"no check: any 2xx passes", "/mismatch", nil, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), Options{Concurrency: 2, Duration: time.Minute, MaxRequests: 20},
+				Scenario{Name: tc.name, Check: tc.check, Request: func(ctx context.Context, _, _ int) (*http.Request, error) {
+					return http.NewRequestWithContext(ctx, "GET", srv.URL+tc.path, nil)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := rep.Rows[0]
+			if row.Requests != 20 || row.Errors != tc.wantErrors || row.FirstError != tc.wantFirst {
+				t.Errorf("row %+v, want 20 requests, %d errors, first %q", row, tc.wantErrors, tc.wantFirst)
+			}
+		})
 	}
 }

@@ -142,7 +142,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}()
 	builder := &Builder{RepoRoot: cfg.RepoRoot, Stack: stack, DataDir: cfg.DataDir}
-	gw, err := gateway.New(gateway.Config{Functions: stack.Functions, Backend: sup, Build: builder.Build,
+	gwFunctions, backend, err := withBenchUpstream(stack.Functions, sup, os.Getenv(BenchUpstreamEnv))
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(gateway.Config{Functions: gwFunctions, Backend: backend, Build: builder.Build,
 		Log: cfg.Log.With("component", "gateway")})
 	if err != nil {
 		return err

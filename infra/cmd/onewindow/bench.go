@@ -22,10 +22,12 @@ import (
 	"github.com/onewindow/onewindow/shared/client"
 )
 
-// cmdBench runs the load scenarios through a gateway and prints one table
-// per scenario. Without -gateway it starts a stack of its own (`onewindow
-// run` on a free port, data under .data/bench) and stops it afterwards.
-// `make bench` runs it; docs/benchmarks.md keeps the figures.
+// cmdBench runs the baselines and the load scenarios of every function
+// and the mixed portal scenario through a gateway, and prints a section
+// per scenario and a summary table of every endpoint. Without -gateway
+// it starts a stack of its own (`onewindow run` on a free port, data
+// under .data/bench) and stops it afterwards. `make bench` runs it;
+// docs/benchmarks.md keeps the figures.
 func cmdBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	gatewayURL := fs.String("gateway", "", "gateway URL of a running stack (default: start one)")
@@ -36,6 +38,8 @@ func cmdBench(ctx context.Context, args []string) error {
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"),
 		"the stack's PostgreSQL, for the pgbench ceiling (default: the server of the stack bench starts)")
 	pairs := fs.Int("case-pairs", 0, "attachment pairs prepared for each POST /cases run (0: three times what the warm-up rate needs)")
+	orders := fs.Int("payment-orders", 2000, "payment orders opened for the payment-callback run, which ends when they are used")
+	mixedClients := fs.Int("mixed-clients", 300, "concurrent users of the mixed portal scenario (Dazhou: 300)")
 	_ = fs.Parse(args)
 
 	apps, err := auth.ReadAppsFile(*appsFile)
@@ -46,10 +50,16 @@ func cmdBench(ctx context.Context, args []string) error {
 	for _, a := range apps {
 		secrets[a.ID] = a.Secret
 	}
+	bare, err := startBareHandler()
+	if err != nil {
+		return err
+	}
+	defer bare.close()
 	stackPID := 0 // the stack's root process, when bench starts it
-	if *gatewayURL == "" {
+	ownStack := *gatewayURL == ""
+	if ownStack {
 		dataDir := filepath.Join(envOr("ONEWINDOW_DATA_DIR", ".data"), "bench")
-		url, pid, stop, err := startBenchStack(ctx, dataDir)
+		url, pid, stop, err := startBenchStack(ctx, dataDir, bare.env())
 		if err != nil {
 			return err
 		}
@@ -73,47 +83,68 @@ func cmdBench(ctx context.Context, args []string) error {
 		StackPID: stackPID,
 	})
 	defer cases.close()
+	fx := newFixtures(newBenchApps(*gatewayURL, secrets, cases.http), cases, *conc)
 
-	for _, b := range append(benchmarks(portal), cases.benchmarks()...) {
+	// Baselines first, on a quiet stack; the mixed scenario last, over
+	// everything the others prepared.
+	all := baselineBenchmarks(bare, portal, ownStack)
+	all = append(all, commitCeiling(*dbURL, stackPID))
+	all = append(all, benchmarks(portal)...)
+	all = append(all, cases.benchmarks()...)
+	all = append(all, fx.functionBenchmarks(*gatewayURL, *orders)...)
+	all = append(all, fx.mixedBenchmark(*mixedClients))
+	fmt.Printf("## onewindow bench\n\n%s\n", machineLine())
+	var summary []summaryRow
+	for _, b := range all {
 		if *only != "" && !strings.Contains(b.name, *only) {
 			continue
 		}
-		if err := runBenchmark(ctx, *gatewayURL, stackPID, b, cmp.Or(b.clients, *conc), *dur); err != nil {
+		clients := cmp.Or(b.clients, *conc)
+		rep, err := runBenchmark(ctx, *gatewayURL, stackPID, b, clients, *dur)
+		if err != nil {
 			return err
 		}
+		for _, row := range rep.Rows {
+			summary = append(summary, summaryRow{benchmark: b.name, clients: clients, row: row})
+		}
+		if len(rep.Rows) > 1 {
+			summary = append(summary, summaryRow{benchmark: b.name, clients: clients, row: rep.Total})
+		}
 	}
+	fmt.Printf("\n### Summary: every endpoint measured\n\n%s", summaryMarkdown(summary))
 	return nil
 }
 
 // runBenchmark scales the function, prepares, measures and prints one
 // benchmark's section, with how the cores were spent during the run when
-// bench started the stack (stackPID).
-func runBenchmark(ctx context.Context, gatewayURL string, stackPID int, b benchmark, clients int, dur time.Duration) error {
+// bench started the stack (stackPID). It returns the load generator's
+// report, empty for a benchmark that measures by itself.
+func runBenchmark(ctx context.Context, gatewayURL string, stackPID int, b benchmark, clients int, dur time.Duration) (loadgen.Report, error) {
 	if b.replicas > 0 {
 		if err := gateway.ScaleAndWait(ctx, gatewayURL, b.function, b.replicas); err != nil {
-			return err
+			return loadgen.Report{}, err
 		}
 	}
 	if b.prepare != nil {
 		fmt.Fprintf(os.Stderr, "bench: %s: preparing\n", b.name)
 		if err := b.prepare(ctx, dur); err != nil {
-			return fmt.Errorf("%s: prepare: %w", b.name, err)
+			return loadgen.Report{}, fmt.Errorf("%s: prepare: %w", b.name, err)
 		}
 	}
 	if b.run != nil {
 		fmt.Fprintf(os.Stderr, "bench: %s (%s)\n", b.name, dur)
 		section, err := b.run(ctx, dur)
 		if err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
+			return loadgen.Report{}, fmt.Errorf("%s: %w", b.name, err)
 		}
 		fmt.Printf("\n### %s\n\n%s", b.name, section)
-		return nil
+		return loadgen.Report{}, nil
 	}
 	fmt.Fprintf(os.Stderr, "bench: %s (%d clients, %s)\n", b.name, clients, dur)
 	before := sampleCPU(stackPID)
-	rep, err := loadgen.Run(ctx, loadgen.Options{Concurrency: clients, Duration: dur}, b.scenarios...)
+	rep, err := loadgen.Run(ctx, loadgen.Options{Concurrency: clients, Duration: dur, MaxRequests: b.maxRequests}, b.scenarios...)
 	if err != nil {
-		return err
+		return loadgen.Report{}, err
 	}
 	cpu := cpuReport(before, sampleCPU(stackPID), rep.Total.Requests-rep.Total.Errors, "request")
 	fmt.Printf("\n### %s: %d clients, %s\n\n%s", b.name, clients, rep.Elapsed.Round(time.Millisecond), rep.Markdown())
@@ -123,7 +154,7 @@ func runBenchmark(ctx context.Context, gatewayURL string, stackPID int, b benchm
 	if cpu != "" {
 		fmt.Printf("\n%s", cpu)
 	}
-	return nil
+	return rep, nil
 }
 
 type benchmark struct {
@@ -132,6 +163,9 @@ type benchmark struct {
 	replicas int // scale function to this first; 0 leaves it
 	// clients is the number of concurrent clients; 0 means the -c flag.
 	clients int
+	// maxRequests ends the run early after this many requests (prepared
+	// records that would run out); 0 runs for the whole duration.
+	maxRequests int
 	// prepare runs after scaling and before the measured time (catalogue
 	// records, uploads); nil when there is nothing to prepare.
 	prepare   func(ctx context.Context, dur time.Duration) error
@@ -161,9 +195,10 @@ func benchmarks(portal *client.Client) []benchmark {
 }
 
 // startBenchStack runs `onewindow run` as a child on a free loopback port
-// with its data under dataDir, and waits for /healthz. It returns the
-// gateway's URL, the child's pid and how to stop it.
-func startBenchStack(ctx context.Context, dataDir string) (string, int, func(), error) {
+// with its data under dataDir and env added to its environment, and waits
+// for /healthz. It returns the gateway's URL, the child's pid and how to
+// stop it.
+func startBenchStack(ctx context.Context, dataDir string, env ...string) (string, int, func(), error) {
 	port, err := localdeps.FreePort()
 	if err != nil {
 		return "", 0, nil, err
@@ -180,6 +215,7 @@ func startBenchStack(ctx context.Context, dataDir string) (string, int, func(), 
 	}
 	cmd := exec.Command(self, "run")
 	cmd.Env = append(os.Environ(), "ONEWINDOW_ADDR="+addr, "ONEWINDOW_DATA_DIR="+dataDir)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
