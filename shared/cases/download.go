@@ -65,6 +65,11 @@ func (d *Desk) FetchAttachment(ctx context.Context, app auth.App, attachmentID s
 		slog.InfoContext(ctx, "attachment fetch refused", "app", app.ID, "attachment", dl.AttachmentID)
 		return Download{}, attachmentNotFound()
 	}
+	// Presigning touches no network: ask the store first, so that an
+	// outage answers 503 rather than a URL that cannot work.
+	if _, err := d.objects.Stat(ctx, key); err != nil {
+		return Download{}, fmt.Errorf("find attachment %s in the object store: %w", dl.AttachmentID, err)
+	}
 	signed, err := d.objects.PresignGet(ctx, key, objects.GetPolicy{Expires: expires, FileName: dl.FileName, ContentType: dl.ContentType})
 	if err != nil {
 		return Download{}, fmt.Errorf("presign attachment %s: %w", dl.AttachmentID, err)

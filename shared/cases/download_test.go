@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -148,6 +149,57 @@ func TestFetchAttachmentVisibility(t *testing.T) {
 // A presigned URL stops working once it expires. Neither SDK lets the
 // signing time be chosen, so the URL lives 1 s and the test polls it,
 // bounded, as the object store's conformance test does.
+// Presigning needs no network, so without asking the store first an outage
+// would hand out URLs that cannot work: uploads and fetches answer 503
+// (objects.IsUnavailable) instead, and a fetch that failed is not logged.
+func TestObjectStoreDown(t *testing.T) {
+	h := newHarness(t)
+	r, err := h.desk.Submit(h.ctx, portal, h.itemSubmission(portal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := h.attachmentsOf(portal, r.Serial)[0]
+
+	down := testenv.ObjectStore(t)
+	down.Endpoint = closedAddr(t)
+	store, err := objects.New(h.ctx, down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.cfg
+	cfg.Objects = store
+	desk, err := cases.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(pdfBytes)
+	_, err = desk.NewUpload(h.ctx, portal, cases.UploadInput{FileName: "a.pdf", ContentType: "application/pdf",
+		SizeBytes: int64(len(pdfBytes)), SHA256: hex.EncodeToString(sum[:])})
+	if !objects.IsUnavailable(err) {
+		t.Errorf("upload with the store down: %v, want an unavailable store", err)
+	}
+	_, err = desk.FetchAttachment(h.ctx, portal, file, 0)
+	if !objects.IsUnavailable(err) {
+		t.Errorf("fetch with the store down: %v, want an unavailable store", err)
+	}
+	var fetches int
+	if err := h.db.QueryRow(h.ctx, `SELECT count(*) FROM attachment_fetches`).Scan(&fetches); err != nil || fetches != 0 {
+		t.Errorf("%d fetches logged (%v), want none", fetches, err)
+	}
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
 func TestFetchedURLExpires(t *testing.T) {
 	h := newHarness(t)
 	r, err := h.desk.Submit(h.ctx, portal, h.itemSubmission(portal))

@@ -139,6 +139,7 @@ type harness struct {
 	db     *pgxpool.Pool
 	store  objects.Store
 	desk   *cases.Desk
+	cfg    cases.Config // desk's, for tests that build a variant
 	outbox *webhook.Deliverer
 	recv   *receiver
 	clock  *clock
@@ -179,8 +180,9 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.desk, err = cases.New(cases.Config{DB: db, Catalog: cat, Objects: store, Serials: alloc,
-		Calendars: calendar.NewStore(db, calendar.StoreConfig{}), Outbox: h.outbox, Now: h.clock.Now})
+	h.cfg = cases.Config{DB: db, Catalog: cat, Objects: store, Serials: alloc,
+		Calendars: calendar.NewStore(db, calendar.StoreConfig{}), Outbox: h.outbox, Now: h.clock.Now}
+	h.desk, err = cases.New(h.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

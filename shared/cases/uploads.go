@@ -90,6 +90,12 @@ func (d *Desk) NewUpload(ctx context.Context, app auth.App, in UploadInput) (Upl
 	}
 	now := d.now()
 	key := uploadKey(id, now)
+	// Presigning touches no network: ask the store first, so that an
+	// outage answers 503 rather than a URL that cannot work. The key is
+	// new, so "not found" is the healthy answer.
+	if _, err := d.objects.Stat(ctx, key); err != nil && !errors.Is(err, objects.ErrNotFound) {
+		return Upload{}, fmt.Errorf("reach the object store for an upload: %w", err)
+	}
 	signed, err := d.objects.PresignPut(ctx, key, objects.PutPolicy{
 		ContentType: in.ContentType, SizeBytes: in.SizeBytes, SHA256: in.SHA256, IfAbsent: true,
 	})
