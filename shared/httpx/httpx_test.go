@@ -97,6 +97,29 @@ func TestRoutesOfPostAreIdempotentByDefault(t *testing.T) {
 	}
 }
 
+func TestDuplicateKey(t *testing.T) {
+	tests := []struct {
+		in  string
+		key string
+		dup bool
+	}{
+		{`{"a":1,"b":2}`, "", false},
+		{`{"a":1,"a":2}`, "a", true},
+		{`{"a":{"b":1},"b":{"b":2}}`, "", false},                // the same key in different objects
+		{`{"a":{"b":1,"b":2}}`, "b", true},                      // nested
+		{`{"a":[{"k":1},{"k":2}],"k":3}`, "", false},            // array elements are objects of their own
+		{`{"a":[1,"a",{"x":1}],"b":{"a":[]},"c":1}`, "", false}, // strings in arrays are values, not keys
+		{`{"a":[],"a":{}}`, "a", true},
+		{`[{"a":1},{"a":1}]`, "", false},
+	}
+	for _, tt := range tests {
+		key, dup := duplicateKey([]byte(tt.in))
+		if key != tt.key || dup != tt.dup {
+			t.Errorf("duplicateKey(%s) = %q, %v; want %q, %v", tt.in, key, dup, tt.key, tt.dup)
+		}
+	}
+}
+
 func TestDecode(t *testing.T) {
 	type body struct {
 		Region string `json:"region"`
@@ -116,6 +139,9 @@ func TestDecode(t *testing.T) {
 		{"wrong type", `{"count":"two"}`, false, "field count"},
 		{"trailing", `{"count":1} {"count":2}`, false, "after the JSON value"},
 		{"array", `[1,2]`, false, "expected"},
+		{"not UTF-8", "{\"region\":\"\xff\xfe\"}", false, "not valid UTF-8"},
+		{"duplicate key", `{"region":"1","count":1,"region":"2"}`, false, `key "region" appears twice`},
+		{"same key in sibling objects", `{"region":"1","count":1}`, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -73,12 +74,16 @@ func Error(ctx context.Context, requestID string, err error) handler.Response {
 		"internal error; quote request id "+requestID))
 }
 
-// Decode parses a JSON body into v strictly: unknown fields, trailing data,
-// wrong types and an empty body are 400 invalid_json naming the problem,
-// never a 500.
+// Decode parses a JSON body into v strictly: bytes that are not UTF-8,
+// unknown fields, duplicate keys, trailing data, wrong types and an empty
+// body are 400 invalid_json naming the problem, never a 500.
 func Decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return problem.BadRequest("invalid_json", "a JSON body is required")
+	}
+	// encoding/json would silently turn bad bytes into U+FFFD.
+	if !utf8.Valid(body) {
+		return problem.BadRequest("invalid_json", "the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -88,7 +93,51 @@ func Decode(body []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem.BadRequest("invalid_json", "unexpected data after the JSON value")
 	}
+	if key, dup := duplicateKey(body); dup {
+		return problem.BadRequest("invalid_json", "the key "+strconv.Quote(key)+" appears twice in one object")
+	}
 	return nil
+}
+
+// duplicateKey finds a key that appears twice in one object of body, which
+// has decoded already. encoding/json keeps the last of them, and another
+// reader of the same bytes (a proxy, an audit, a signature check) may keep
+// the first: refusing them leaves one meaning only.
+func duplicateKey(body []byte) (string, bool) {
+	type level struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false // io.EOF: done; Decode reported anything else
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.keys != nil && top.wantKey {
+			if top.keys[key] {
+				return key, true
+			}
+			top.keys[key], top.wantKey = true, false
+			continue
+		}
+		if top != nil && top.keys != nil {
+			top.wantKey = true // a value ends here, or its object or array starts
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &level{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }
 
 // Decode parses the request body into v; see the function Decode.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
@@ -141,7 +142,9 @@ func (r *Route) match(segs []string) (map[string]string, bool) {
 	for i, want := range r.segments {
 		if strings.HasPrefix(want, "{") && strings.HasSuffix(want, "}") {
 			v, err := url.PathUnescape(segs[i])
-			if err != nil || v == "" {
+			// No record is named by bytes that are not UTF-8 or hold a
+			// NUL, and PostgreSQL refuses both as text: a 404 here.
+			if err != nil || v == "" || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 				return nil, false
 			}
 			if params == nil {

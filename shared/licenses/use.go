@@ -1,11 +1,13 @@
 package licenses
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -156,7 +158,7 @@ func parseCursor(c string) (string, error) {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) == 0 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 		return "", problem.BadRequest("invalid_cursor", "cursor is not one this list handed out")
 	}
 	return string(b), nil

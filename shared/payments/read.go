@@ -1,11 +1,13 @@
 package payments
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -240,7 +242,7 @@ func decodeCursor(c string) (string, error) {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 || len(b) > MaxIDLen {
+	if err != nil || len(b) == 0 || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 || len(b) > MaxIDLen {
 		return "", problem.BadRequest("invalid_cursor", "cursor is not one this list returned")
 	}
 	return string(b), nil
