@@ -83,15 +83,15 @@ func (s *Store) Do(ctx context.Context, appID, function, key string, hash []byte
 	s.maybeSweep(ctx)
 	wait := 5 * time.Millisecond
 	for {
-		owned, stored, err := s.claim(ctx, appID, function, key, hash)
+		lease, stored, err := s.claim(ctx, appID, function, key, hash)
 		if err != nil {
 			return Response{}, false, err
 		}
 		if stored != nil {
 			return *stored, true, nil
 		}
-		if owned {
-			return s.run(withClaim(ctx, claimID{appID, function, key}), appID, function, key, fn)
+		if !lease.IsZero() {
+			return s.run(ctx, claimID{appID, function, key, lease}, fn)
 		}
 		select {
 		case <-ctx.Done():
@@ -103,23 +103,25 @@ func (s *Store) Do(ctx context.Context, appID, function, key string, hash []byte
 }
 
 // claim inserts the key in flight, or takes over an expired lease, or
-// reads the stored answer. owned is true when the caller must run the
-// request; stored is set when it is already answered.
-func (s *Store) claim(ctx context.Context, appID, function, key string, hash []byte) (owned bool, stored *Response, err error) {
-	lease := s.Lease.Seconds()
-	tag, err := s.db.Exec(ctx, `
+// reads the stored answer. A non-zero lease means the caller owns the key
+// and must run the request; it is also the token that proves ownership
+// when the answer is stored (a later owner has another). stored is set
+// when the request is already answered.
+func (s *Store) claim(ctx context.Context, appID, function, key string, hash []byte) (lease time.Time, stored *Response, err error) {
+	err = s.db.QueryRow(ctx, `
 		INSERT INTO idempotency_keys (app_id, function, key, request_hash, state, lease_until, expires_at)
 		VALUES ($1, $2, $3, $4, 'in_flight', now() + make_interval(secs => $5), now() + make_interval(secs => $6))
 		ON CONFLICT (app_id, function, key) DO UPDATE
 			SET lease_until = excluded.lease_until
 			WHERE idempotency_keys.state = 'in_flight' AND idempotency_keys.lease_until < now()
-			  AND idempotency_keys.request_hash = excluded.request_hash`,
-		appID, function, key, hash, lease, s.Retention.Seconds())
-	if err != nil {
-		return false, nil, fmt.Errorf("claim idempotency key: %w", err)
+			  AND idempotency_keys.request_hash = excluded.request_hash
+		RETURNING lease_until`,
+		appID, function, key, hash, s.Lease.Seconds(), s.Retention.Seconds()).Scan(&lease)
+	if err == nil {
+		return lease, nil, nil
 	}
-	if tag.RowsAffected() == 1 {
-		return true, nil, nil
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	var (
 		gotHash []byte
@@ -132,45 +134,47 @@ func (s *Store) claim(ctx context.Context, appID, function, key string, hash []b
 		WHERE app_id = $1 AND function = $2 AND key = $3`, appID, function, key).
 		Scan(&gotHash, &state, &status, &header, &body)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil, nil // released or swept in between: claim again
+		return time.Time{}, nil, nil // released or swept in between: claim again
 	}
 	if err != nil {
-		return false, nil, fmt.Errorf("read idempotency key: %w", err)
+		return time.Time{}, nil, fmt.Errorf("read idempotency key: %w", err)
 	}
 	if string(gotHash) != string(hash) {
-		return false, nil, problem.Conflict("idempotency_key_reused",
+		return time.Time{}, nil, problem.Conflict("idempotency_key_reused",
 			"this Idempotency-Key was used with a different request")
 	}
 	if state == "done" && status != nil {
-		return false, &Response{Status: *status, Header: header, Body: body}, nil
+		return time.Time{}, &Response{Status: *status, Header: header, Body: body}, nil
 	}
-	return false, nil, nil
+	return time.Time{}, nil, nil
 }
 
 // run calls fn and stores its answer, or releases the key when there is none to keep.
-func (s *Store) run(ctx context.Context, appID, function, key string, fn func(context.Context) (Response, error)) (Response, bool, error) {
-	resp, err := fn(ctx)
+func (s *Store) run(ctx context.Context, c claimID, fn func(context.Context) (Response, error)) (Response, bool, error) {
+	resp, err := fn(withClaim(ctx, c))
 	// Store or release even when ctx ran out: the answer exists.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err != nil || resp.Status >= 500 {
 		if _, rerr := s.db.Exec(bg, `DELETE FROM idempotency_keys
-			WHERE app_id = $1 AND function = $2 AND key = $3 AND state = 'in_flight'`, appID, function, key); rerr != nil {
+			WHERE app_id = $1 AND function = $2 AND key = $3 AND state = 'in_flight' AND lease_until = $4`,
+			c.app, c.function, c.key, c.lease); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("release idempotency key: %w", rerr))
 		}
 		return resp, false, err
 	}
-	header := resp.Header.Clone()
-	header.Del("X-Request-Id")
-	if _, err := s.db.Exec(bg, `UPDATE idempotency_keys SET state = 'done', status = $4, headers = $5, body = $6
-		WHERE app_id = $1 AND function = $2 AND key = $3`, appID, function, key, resp.Status, header, resp.Body); err != nil {
-		return Response{}, false, fmt.Errorf("store idempotent answer: %w", err)
+	if err := settle(bg, s.db, c, resp); err != nil && !errors.Is(err, errSettled) {
+		return Response{}, false, err
 	}
 	return resp, false, nil
 }
 
-// claimID names the key a request owns while its handler runs.
-type claimID struct{ app, function, key string }
+// claimID names the key a request owns while its handler runs, and the
+// lease that proves it still does.
+type claimID struct {
+	app, function, key string
+	lease              time.Time
+}
 
 type claimKey struct{}
 
@@ -187,18 +191,41 @@ type Tx interface {
 // inside the handler's own transaction, so that the answer commits with the
 // records it describes: a crash after the commit replays it instead of
 // creating them again once the lease runs out. Without an owned key in ctx
-// (no Idempotency-Key sent) it does nothing. Do stores the same answer
-// again when the handler returns, which changes nothing.
+// (no Idempotency-Key sent) it does nothing.
+//
+// It fails when the request no longer owns the key (its lease ran out and
+// another request took it over), so that the transaction rolls back and
+// only one of the two commits: the client is told to retry, and gets the
+// other one's answer.
 func Settle(ctx context.Context, tx Tx, resp Response) error {
 	c, ok := ctx.Value(claimKey{}).(claimID)
 	if !ok {
 		return nil
 	}
+	if err := settle(ctx, tx, c, resp); err != nil {
+		if errors.Is(err, errSettled) {
+			return problem.Unavailable("another request took this Idempotency-Key over; retry to get its answer")
+		}
+		return err
+	}
+	return nil
+}
+
+// errSettled: the key is not (or no longer) in flight under this lease;
+// either this request stored its answer already or another owns the key.
+var errSettled = errors.New("idempotency key not in flight under this lease")
+
+func settle(ctx context.Context, tx Tx, c claimID, resp Response) error {
 	header := resp.Header.Clone()
 	header.Del("X-Request-Id")
-	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = $4, headers = $5, body = $6
-		WHERE app_id = $1 AND function = $2 AND key = $3`, c.app, c.function, c.key, resp.Status, header, resp.Body); err != nil {
+	tag, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = $5, headers = $6, body = $7
+		WHERE app_id = $1 AND function = $2 AND key = $3 AND state = 'in_flight' AND lease_until = $4`,
+		c.app, c.function, c.key, c.lease, resp.Status, header, resp.Body)
+	if err != nil {
 		return fmt.Errorf("store idempotent answer: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errSettled
 	}
 	return nil
 }

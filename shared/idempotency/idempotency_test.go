@@ -159,6 +159,40 @@ func TestSettledAnswerCommitsWithTheHandler(t *testing.T) {
 	}
 }
 
+// A request that outlives its lease has lost its key to the retry that
+// took it over: its Settle fails, so its transaction rolls back and only
+// the retry's records and answer remain.
+func TestOverrunRequestLosesItsKey(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Pool(t)
+	s := New(db)
+	hash := RequestHash("POST", "/cases", "", []byte(`{}`))
+	retry := Response{Status: 201, Body: []byte(`{"caseId":"retry"}`)}
+	_, _, err := s.Do(ctx, "app", "f", "k", hash, func(ctx context.Context) (Response, error) {
+		// The first request stalls past its lease; meanwhile the client's
+		// retry takes the key over and finishes.
+		if _, err := db.Exec(ctx, `UPDATE idempotency_keys SET lease_until = now() - interval '1 second'`); err != nil {
+			return Response{}, err
+		}
+		if resp, replayed, err := s.Do(ctx, "app", "f", "k", hash, created(`{"caseId":"retry"}`)); err != nil || replayed || resp.Status != 201 {
+			t.Fatalf("retry = %+v, replayed=%v, %v; want it to take the key over", resp, replayed, err)
+		}
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		defer tx.Rollback(ctx)
+		return Response{}, Settle(ctx, tx, Response{Status: 201, Body: []byte(`{"caseId":"first"}`)})
+	})
+	if p, ok := problem.As(err); !ok || p.Status != http.StatusServiceUnavailable || p.RetryAfter == 0 {
+		t.Fatalf("the overrun request's Settle: %v, want 503 with Retry-After", err)
+	}
+	resp, replayed, err := s.Do(ctx, "app", "f", "k", hash, created(`{"caseId":"third"}`))
+	if err != nil || !replayed || string(resp.Body) != string(retry.Body) {
+		t.Fatalf("after both: %+v, replayed=%v, %v; want the retry's answer replayed", resp, replayed, err)
+	}
+}
+
 func TestValidKey(t *testing.T) {
 	long := make([]byte, 129)
 	for i := range long {
