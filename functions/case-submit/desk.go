@@ -12,6 +12,7 @@ import (
 	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/licenses"
+	"github.com/onewindow/onewindow/shared/metrics"
 	"github.com/onewindow/onewindow/shared/payments"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/serial"
@@ -73,6 +74,7 @@ func newDesk(s *service.Service) *desk {
 	// The loop lives as long as the process; what it has not delivered
 	// when the replica stops is due again for the next replica or re-drive.
 	go outbox.Run(context.Background())
+	metrics.Register(alloc.Collector(), outbox.Collector())
 	return &desk{cases: c, outbox: outbox}
 }
 

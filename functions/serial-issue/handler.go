@@ -12,6 +12,7 @@ import (
 
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/httpx"
+	"github.com/onewindow/onewindow/shared/metrics"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
@@ -41,6 +42,7 @@ func newIssuer(s *service.Service) *issuer {
 		slog.Error("serial allocator", "err", err)
 		return &issuer{}
 	}
+	metrics.Register(alloc.Collector())
 	return &issuer{alloc: alloc}
 }
 

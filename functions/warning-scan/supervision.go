@@ -12,6 +12,7 @@ import (
 	"github.com/onewindow/onewindow/shared/cards"
 	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
+	"github.com/onewindow/onewindow/shared/metrics"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/service"
 	"github.com/onewindow/onewindow/shared/webhook"
@@ -42,6 +43,7 @@ func newSupervision(s *service.Service) *supervision {
 		slog.Error("card board", "err", err)
 		return &supervision{}
 	}
+	metrics.Register(board.Collector())
 	return &supervision{board: board, calendars: calendars}
 }
 

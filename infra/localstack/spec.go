@@ -86,6 +86,8 @@ func functionEnv(fn stackfile.Function, rt runtimeEnv, lookup func(string) (stri
 		"S3_SECRET_KEY":         rt.deps.S3SecretKey,
 		"S3_DRIVER":             rt.deps.S3Driver,
 		"S3_BUCKET":             cmp.Or(rt.bucket, fn.Environment["S3_BUCKET"], "onewindow"),
+		// Many replicas share this host: no fixed metrics port.
+		"METRICS_PORT": "off",
 	})
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {

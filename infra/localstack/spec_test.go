@@ -70,6 +70,7 @@ func TestFunctionEnv(t *testing.T) {
 	want := []string{
 		"DATABASE_URL=postgres://local/db",
 		"HOME=/root",
+		"METRICS_PORT=off", // replicas share the host
 		"ONEWINDOW_FUNCTION=serial-issue",
 		"ONEWINDOW_SECRETS_DIR=/data/secrets",
 		"PATH=/from/stack", // stack.yml wins over the machine

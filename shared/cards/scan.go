@@ -99,6 +99,7 @@ func (b *Board) Scan(ctx context.Context) (Report, error) {
 	if rep.Issued+rep.Escalated > 0 {
 		b.outbox.Kick()
 	}
+	observeScan(rep, time.Since(start))
 	rep.DurationMs = time.Since(start).Milliseconds()
 	return rep, nil
 }

@@ -133,6 +133,7 @@ func (l *Ledger) Notify(ctx context.Context, app auth.App, requestID string, bod
 		return "", err
 	}
 	out, err := l.process(ctx, id, app, body)
+	countDuplicate(out, err)
 	l.maybeRedrive()
 	return out, err
 }

@@ -11,19 +11,23 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/onewindow/onewindow/shared/audit"
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/idempotency"
+	"github.com/onewindow/onewindow/shared/metrics"
 	"github.com/onewindow/onewindow/shared/objects"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/store"
@@ -85,8 +89,17 @@ func (s *Service) open() error {
 		return err
 	}
 	s.db = pool
-	s.verifier = &auth.Verifier{Apps: auth.NewRegistry(pool, 5*time.Second), Nonces: auth.NewNonceGuard(pool)}
+	metrics.Register(metrics.PoolCollector(s.Name, pool))
+	s.verifier = &auth.Verifier{Apps: auth.NewRegistry(pool, 5*time.Second), Nonces: auth.NewNonceGuard(pool),
+		Limits: auth.NewRateLimits()}
 	s.idem = idempotency.New(pool)
+	// A key whose request died is taken over once its lease ends: twice
+	// the longest a request may run (write_timeout, which bounds every
+	// handler's context), so a client's retry waits tens of seconds, not
+	// minutes. Settle refuses an owner that outlived its lease.
+	if d, err := config.Duration(os.Getenv("write_timeout"), 0); err == nil && d > 0 {
+		s.idem.Lease = max(30*time.Second, 2*d)
+	}
 	if s.Config.Objects.Endpoint != "" {
 		if s.objects, err = objects.New(ctx, s.Config.Objects); err != nil {
 			return fmt.Errorf("object store: %w", err)
@@ -130,8 +143,13 @@ func (s *Service) Handle(req handler.Request) handler.Response {
 	return resp
 }
 
-func (s *Service) serve(ctx context.Context, r *httpx.Request) handler.Response {
+func (s *Service) serve(ctx context.Context, r *httpx.Request) (resp handler.Response) {
+	start := time.Now()
 	route, params, allowed := s.router.Match(r.Method, r.Path)
+	defer func() {
+		metrics.ObserveRequest(s.Name, routeLabel(route), r.Method, resp.StatusCode, time.Since(start))
+		s.recordWrite(ctx, r, route, resp.StatusCode)
+	}()
 	if route == nil || !route.Access.Public {
 		app, err := s.authenticate(ctx, r)
 		if err != nil {
@@ -156,7 +174,7 @@ func (s *Service) serve(ctx context.Context, r *httpx.Request) handler.Response 
 	}
 	r.Params = params
 	q, err := url.ParseQuery(r.RawQuery)
-	if err != nil {
+	if err != nil || !textQuery(q) {
 		return httpx.Problem(problem.BadRequest("invalid_query", "malformed query string"))
 	}
 	r.Query = q
@@ -173,6 +191,42 @@ func (s *Service) serve(ctx context.Context, r *httpx.Request) handler.Response 
 		return run(ctx)
 	}
 	return s.idempotently(ctx, r, key, run)
+}
+
+// recordWrite keeps a write answered 2xx in the audit trail. It runs after
+// the answer is settled, so a failure is logged and does not change it.
+func (s *Service) recordWrite(ctx context.Context, r *httpx.Request, route *httpx.Route, status int) {
+	if route == nil || r.App.ID == "" || s.db == nil || !audit.IsWrite(r.Method, status) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err := audit.Record(ctx, s.db, audit.Write{AppID: r.App.ID, Function: s.Name, Method: r.Method,
+		Route: route.Pattern, Path: r.Path, Status: status, RequestID: r.RequestID})
+	if err != nil {
+		slog.ErrorContext(ctx, "audit record lost", "err", err, "request_id", r.RequestID)
+	}
+}
+
+// routeLabel is the route's pattern for the request metrics, never the
+// raw path, which would give every serial its own series.
+func routeLabel(route *httpx.Route) string {
+	if route == nil {
+		return metrics.Unmatched
+	}
+	return route.Pattern
+}
+
+// textQuery reports whether every name and value of q is UTF-8 without
+// NUL: PostgreSQL refuses anything else as text, which would be a 500.
+func textQuery(q url.Values) bool {
+	text := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+	for k, vs := range q {
+		if !text(k) || slices.ContainsFunc(vs, func(v string) bool { return !text(v) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticate verifies the signature, after making sure the schema exists

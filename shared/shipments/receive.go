@@ -57,6 +57,7 @@ func (d *Desk) Receive(ctx context.Context, app auth.App, requestID string, body
 	if p, ok := problem.As(err); ok {
 		d.refused(ctx, app, id, p.Code)
 	}
+	countDuplicates(r, err)
 	return r, err
 }
 

@@ -2,7 +2,8 @@
 // server that of-watchdog (mode=http) proxies to, and that the local stack
 // runs directly. It owns what a function should not have to: the listener,
 // timeouts from the OpenFaaS environment, X-Request-Id, the 1 MiB body limit,
-// panics, access logs and graceful shutdown. The function itself is
+// panics, access logs, graceful shutdown, and GET /metrics for Prometheus
+// on a port of its own (METRICS_PORT). The function itself is
 // handler/function.Handle; build.sh explains how the module is wired.
 package main
 
@@ -26,6 +27,7 @@ import (
 
 	"github.com/google/uuid"
 	handler "github.com/openfaas/templates-sdk/go-http"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"handler/function"
 )
@@ -50,6 +52,12 @@ const (
 
 	defaultPort    = "8082" // of-watchdog's upstream_url
 	defaultTimeout = 10 * time.Second
+
+	// defaultMetricsPort serves GET /metrics in a pod: of-watchdog owns
+	// 8080 and 8081, the handler 8082.
+	defaultMetricsPort = "8083"
+	// metricsPath is the only path the metrics listener answers.
+	metricsPath = "/metrics"
 )
 
 // config holds the entrypoint's settings, read from the environment by loadConfig.
@@ -61,7 +69,10 @@ type config struct {
 	// write_timeout (or exec_timeout when smaller), so that database and
 	// storage calls give up while the caller can still be answered.
 	handleTimeout time.Duration
-	log           *slog.Logger
+	// metricsAddr is where Prometheus scrapes GET /metrics: all interfaces
+	// (it scrapes the pod's IP), never through the gateway. "" is off.
+	metricsAddr string
+	log         *slog.Logger
 }
 
 func main() {
@@ -86,17 +97,34 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return serve(ctx, ln, cfg, newHandler(function.Handle, cfg))
+	if cfg.metricsAddr == "" {
+		return serve(ctx, ln, cfg, newHandler(function.Handle, cfg))
+	}
+	metricsLn, err := net.Listen("tcp", cfg.metricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen for metrics (METRICS_PORT): %w", err)
+	}
+	metricsStopped := make(chan struct{})
+	go func() { defer close(metricsStopped); serveMetrics(ctx, metricsLn, cfg) }()
+	err = serve(ctx, ln, cfg, newHandler(function.Handle, cfg))
+	stop() // the metrics server goes down with the main one, whatever stopped it
+	<-metricsStopped
+	return err
 }
 
-// loadConfig reads PORT and the OpenFaaS timeouts read_timeout,
-// write_timeout and exec_timeout through getenv.
+// loadConfig reads PORT, METRICS_PORT and the OpenFaaS timeouts
+// read_timeout, write_timeout and exec_timeout through getenv.
 func loadConfig(getenv func(string) string) (config, error) {
 	port := cmp.Or(getenv("PORT"), defaultPort)
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > math.MaxUint16 {
+	if !isPort(port) {
 		return config{}, fmt.Errorf("PORT %q is not a port number", port)
 	}
-	cfg := config{addr: net.JoinHostPort("127.0.0.1", port)}
+	metricsAddr, err := metricsAddrOf(getenv("METRICS_PORT"), port)
+	if err != nil {
+		return config{}, err
+	}
+	cfg := config{addr: net.JoinHostPort("127.0.0.1", port), metricsAddr: metricsAddr}
 	for _, t := range []struct {
 		name string
 		dst  *time.Duration
@@ -122,6 +150,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	cfg.handleTimeout = budget - min(budget/10, time.Second)
 	return cfg, nil
+}
+
+// isPort reports whether v is a TCP port number (0-65535).
+func isPort(v string) bool {
+	n, err := strconv.Atoi(v)
+	return err == nil && n >= 0 && n <= math.MaxUint16
+}
+
+// metricsAddrOf is the metrics listener's address for METRICS_PORT v:
+// "0" or "off" disable it (0 is no port Prometheus could be told of). Unset,
+// it is 8083 where of-watchdog runs us (PORT 8082, or unset) and off
+// elsewhere: the local stack runs many replicas on one host, each on its
+// own PORT, and a fixed metrics port would collide.
+func metricsAddrOf(v, port string) (string, error) {
+	switch {
+	case v == "0" || v == "off":
+		return "", nil
+	case v == "" && port != defaultPort:
+		return "", nil
+	case v == "":
+		v = defaultMetricsPort
+	case !isPort(v):
+		return "", fmt.Errorf("METRICS_PORT %q is not a port number or off", v)
+	}
+	return net.JoinHostPort("", v), nil
 }
 
 // parseTimeout reads an OpenFaaS timeout the way the upstream template does:
@@ -180,6 +233,37 @@ func serve(ctx context.Context, ln net.Listener, cfg config, h http.Handler) err
 	}
 	cfg.log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves GET /metrics (the process's default Prometheus
+// registry: Go runtime, process, and whatever the function registered) on
+// ln until ctx is done. Its failure is logged, not fatal: the function
+// keeps serving, and Prometheus reports the target down.
+func serveMetrics(ctx context.Context, ln net.Listener, cfg config) {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+metricsPath, promhttp.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	cfg.log.Info("serving metrics", "addr", ln.Addr().String(), "path", metricsPath)
+	select {
+	case err := <-served:
+		cfg.log.Error("metrics listener stopped", "err", err)
+		return
+	case <-ctx.Done():
+	}
+	// A scrape is short; the grace only lets one in flight finish.
+	grace, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		cfg.log.Warn("metrics listener: shutdown", "err", err)
+	}
+	<-served
 }
 
 // entrypoint is the http.Handler around Handle.

@@ -457,3 +457,91 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("serve: %v", err)
 	}
 }
+
+func TestMetricsAddr(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		addr    string // "" is off
+		wantErr bool
+	}{
+		{name: "in a pod: 8083 on every interface", env: map[string]string{}, addr: ":8083"},
+		{name: "in a pod, PORT given as 8082", env: map[string]string{"PORT": "8082"}, addr: ":8083"},
+		{name: "chosen port", env: map[string]string{"METRICS_PORT": "9100"}, addr: ":9100"},
+		{name: "off", env: map[string]string{"METRICS_PORT": "off"}, addr: ""},
+		{name: "0 is off", env: map[string]string{"METRICS_PORT": "0"}, addr: ""},
+		{name: "local stack: another PORT, no METRICS_PORT", env: map[string]string{"PORT": "41234"}, addr: ""},
+		{name: "local stack asking for one", env: map[string]string{"PORT": "41234", "METRICS_PORT": "41235"}, addr: ":41235"},
+		{name: "junk", env: map[string]string{"METRICS_PORT": "prometheus"}, wantErr: true},
+		{name: "out of range", env: map[string]string{"METRICS_PORT": "70000"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("no error for %v", tt.env)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.metricsAddr != tt.addr {
+				t.Errorf("metrics address %q, want %q", cfg.metricsAddr, tt.addr)
+			}
+		})
+	}
+}
+
+// TestMetricsListener: GET /metrics answers the Prometheus text format
+// with the Go runtime metrics, other paths and methods are refused, and
+// the listener closes once the context ends.
+func TestMetricsListener(t *testing.T) {
+	cfg, _ := testConfig(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); serveMetrics(ctx, ln, cfg) }()
+	base := "http://" + ln.Addr().String()
+
+	tests := []struct {
+		method, path string
+		status       int
+		contains     string
+	}{
+		{http.MethodGet, "/metrics", http.StatusOK, "go_goroutines"},
+		{http.MethodGet, "/", http.StatusNotFound, ""},
+		{http.MethodPost, "/metrics", http.StatusMethodNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, base+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.status || !strings.Contains(string(body), tt.contains) {
+			t.Errorf("%s %s: %d, want %d with %q in:\n%.300s", tt.method, tt.path, res.StatusCode, tt.status, tt.contains, body)
+		}
+	}
+
+	stop()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("metrics listener still running after the context ended")
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("metrics port still accepts connections after shutdown")
+	}
+}
