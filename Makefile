@@ -7,7 +7,7 @@ FUNCTIONS := case-submit serial-issue document-fetch warning-scan catalog-lookup
 # Every module of the workspace (go.work), for go test/vet/staticcheck.
 MODULES := ./shared/... ./infra/... ./tests/... ./templates/onewindow-go/... $(addsuffix /...,$(addprefix ./functions/,$(FUNCTIONS)))
 
-.PHONY: run test lint bench redeploy call template fuzz clean $(BIN)
+.PHONY: run test lint bench redeploy call template fuzz vulncheck clean $(BIN)
 
 $(BIN):
 	@$(GO) build -o $(BIN) ./infra/cmd/onewindow
@@ -32,6 +32,13 @@ lint:
 	@$(GO) vet $(MODULES)
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	@PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck $(MODULES)
+
+## vulncheck: govulncheck over every module; it needs the Go vulnerability database (vuln.go.dev, or GOVULNDB)
+vulncheck:
+	@$(GO) install golang.org/x/vuln/cmd/govulncheck@v1.9.0
+	@for m in shared infra tests templates/onewindow-go $(addprefix functions/,$(FUNCTIONS)); do \
+	  echo "govulncheck $$m"; (cd $$m && PATH="$$PATH:$$($(GO) env GOPATH)/bin" govulncheck ./...) || exit 1; \
+	done
 
 ## fuzz: a short run of every fuzz target (FUZZTIME=30s by default)
 FUZZTIME ?= 30s
