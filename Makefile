@@ -22,7 +22,9 @@ test: $(BIN)
 
 ## bench: the Go benchmarks in process, then the load scenarios through a stack of its own (BENCHFLAGS for `onewindow bench`)
 bench: $(BIN)
-	@$(BIN) testenv -- $(GO) test -run '^$$' -bench . -benchtime 2s ./shared/...
+	@$(BIN) testenv -- $(GO) test -run '^$$' -bench . -benchtime 2s $$($(GO) list ./shared/... | grep -v '/cards$$')
+	@# The supervision benchmarks run over 1M generated cases, seconds per operation: once each.
+	@$(BIN) testenv -- $(GO) test -run '^$$' -bench . -benchtime 1x ./shared/cards/
 	@$(BIN) bench $(BENCHFLAGS)
 
 ## lint: gofmt, go vet and staticcheck over the workspace
