@@ -30,10 +30,11 @@ const faultRequestTimeout = 20 * time.Second
 // outage's fast 503s do not turn the load into a busy loop on 2 cores.
 const faultPace = 100 * time.Millisecond
 
-// idempotencyLease is shared/idempotency's default lease: a key whose
+// idempotencyLease is case-submit's Idempotency-Key lease (twice its
+// write_timeout of 15 s in stack.yml, see shared/service): a key whose
 // request died with its replica, or whose release failed because the
 // database was down, is taken over only after it.
-const idempotencyLease = 2 * time.Minute
+const idempotencyLease = 30 * time.Second
 
 // faultDeps are a PostgreSQL and a MinIO of the fault tests' own, on fixed
 // ports, so that a test can stop one and start it again on the same port

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/onewindow/onewindow/infra/gateway"
 )
 
@@ -108,6 +110,70 @@ func TestStack(t *testing.T) {
 			if !functionAnswered(a.status) {
 				t.Errorf("%s GET %s: %v", fn, signedProbe[fn], a)
 			}
+		}
+	})
+
+	t.Run("an app over its rate is answered 429 with Retry-After", func(t *testing.T) {
+		// sjz-kiosk may send 2 requests a second, 5 at once (apps.json).
+		kiosk := s.appClient(t, "sjz-kiosk")
+		answers := make([]stackAnswer, 20)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() {
+				a, err := signedCall(ctx, kiosk, "catalog-lookup", http.MethodGet, "/items?limit=1", nil)
+				if err != nil {
+					t.Error(err)
+				}
+				answers[i] = a
+			})
+		}
+		wg.Wait()
+		limited := 0
+		for _, a := range answers {
+			switch {
+			case a.status == http.StatusTooManyRequests:
+				limited++
+				if a.code() != "rate_limited" || a.header.Get("Retry-After") == "" {
+					t.Errorf("429 without its code or Retry-After: %v %v", a, a.header)
+				}
+			case a.status != http.StatusOK:
+				t.Errorf("kiosk call: %v", a)
+			}
+		}
+		// 20 at once against a burst of 5: at least 15 wait, unless the
+		// calls took seconds to arrive (then fewer, but never none).
+		if limited == 0 {
+			t.Error("20 concurrent calls of a 2/s app: none was rate limited")
+		}
+		// Another app is not limited by the kiosk's bucket.
+		if a, err := signedCall(ctx, portal, "catalog-lookup", http.MethodGet, "/items?limit=1", nil); err != nil || a.status != http.StatusOK {
+			t.Errorf("hebei-portal after the kiosk's burst: %v %v", a, err)
+		}
+	})
+
+	t.Run("a write is in the audit trail, a read is not", func(t *testing.T) {
+		w, err := signedCall(ctx, portal, "serial-issue", http.MethodPost, "/", []byte(`{"region":"130100","channel":"online","count":1}`))
+		if err != nil || w.status != http.StatusCreated {
+			t.Fatalf("issue a serial: %v %v", w, err)
+		}
+		r, err := signedCall(ctx, portal, "serial-issue", http.MethodGet, "/verify?serial=13010012026112200000013", nil)
+		if err != nil || r.status != http.StatusOK {
+			t.Fatalf("verify a serial: %v %v", r, err)
+		}
+		db, err := pgx.Connect(ctx, envValue(s.env, "DATABASE_URL"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close(ctx)
+		var action, app string
+		err = db.QueryRow(ctx, `SELECT action, app_id FROM audit_trail WHERE request_id = $1`, w.header.Get("X-Request-Id")).
+			Scan(&action, &app)
+		if err != nil || action != "serial-issue POST /" || app != "hebei-portal" {
+			t.Errorf("audit of the write: %q by %q (%v)", action, app, err)
+		}
+		var reads int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE request_id = $1`, r.header.Get("X-Request-Id")).Scan(&reads); err != nil || reads != 0 {
+			t.Errorf("the read has %d audit rows (%v), want none", reads, err)
 		}
 	})
 
@@ -257,4 +323,14 @@ func TestStack(t *testing.T) {
 			t.Errorf("console:\n%s", tailOf(out, 4000))
 		}
 	})
+}
+
+// envValue is name's value in env (KEY=value lines), "" when absent.
+func envValue(env []string, name string) string {
+	for _, kv := range slices.Backward(env) { // the last one wins, as for exec
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
