@@ -26,24 +26,9 @@ func caseScenario(t *testing.T, s *runningStack) {
 	window := s.appClient(t, "sjz-xzsp-window")
 	other := s.appClient(t, "wechat-hall")
 
-	a, err := signedCall(ctx, portal, "catalog-lookup", http.MethodGet, "/items/SJZ-XZSP-GGWS-001", nil)
-	if err != nil || a.status != http.StatusOK {
-		t.Fatalf("item: %v %v", a, err)
-	}
-	var item struct {
-		Materials []struct {
-			Code     string `json:"code"`
-			Required bool   `json:"required"`
-		} `json:"materials"`
-	}
-	if err := json.Unmarshal(a.body, &item); err != nil {
-		t.Fatal(err)
-	}
 	var materials []map[string]any
-	for _, m := range item.Materials {
-		if m.Required {
-			materials = append(materials, map[string]any{"code": m.Code, "uploadIds": []string{uploadThroughStack(t, portal, demoPDF)}})
-		}
+	for _, code := range requiredMaterials(t, portal, "SJZ-XZSP-GGWS-001") {
+		materials = append(materials, map[string]any{"code": code, "uploadIds": []string{uploadThroughStack(t, portal, demoPDF)}})
 	}
 	body, _ := json.Marshal(map[string]any{
 		"itemCode": "SJZ-XZSP-GGWS-001", "channel": "online", "region": "130102",
@@ -76,7 +61,7 @@ func caseScenario(t *testing.T, s *runningStack) {
 	if a, err := signedCall(ctx, other, "case-submit", http.MethodGet, progress, nil); err != nil || a.status != http.StatusNotFound {
 		t.Errorf("progress for another portal: %v %v, want 404", a, err)
 	}
-	a, err = signedCall(ctx, window, "case-submit", http.MethodPost, progress+"/events", []byte(`{"type":"accepted","operator":"窗口一"}`))
+	a, err := signedCall(ctx, window, "case-submit", http.MethodPost, progress+"/events", []byte(`{"type":"accepted","operator":"窗口一"}`))
 	if err != nil || a.status != http.StatusCreated || !bytes.Contains(a.body, []byte(`"status":"accepted"`)) {
 		t.Errorf("acceptance by the department: %v %v", a, err)
 	}

@@ -164,31 +164,6 @@ type submission struct {
 	uploads []string
 }
 
-// requiredMaterials lists the codes of an item's required materials.
-func requiredMaterials(t *testing.T, c *client.Client, itemCode string) []string {
-	t.Helper()
-	a, err := signedCall(context.Background(), c, "catalog-lookup", http.MethodGet, "/items/"+itemCode, nil)
-	if err != nil || a.status != http.StatusOK {
-		t.Fatalf("item %s: %v %v", itemCode, a, err)
-	}
-	var item struct {
-		Materials []struct {
-			Code     string `json:"code"`
-			Required bool   `json:"required"`
-		} `json:"materials"`
-	}
-	if err := json.Unmarshal(a.body, &item); err != nil {
-		t.Fatal(err)
-	}
-	var codes []string
-	for _, m := range item.Materials {
-		if m.Required {
-			codes = append(codes, m.Code)
-		}
-	}
-	return codes
-}
-
 // prepareSubmission uploads a PDF for each material and returns the
 // submission of itemCode through channel that uses them; extra fields
 // (receivedAt) are added to the body.

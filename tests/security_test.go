@@ -139,29 +139,14 @@ func newSecurityFixture(t *testing.T, s *runningStack) *securityFixture {
 // name as a JSON string.
 func submitFixtureCase(t *testing.T, c *client.Client, name string) string {
 	t.Helper()
-	a, err := signedCall(context.Background(), c, "catalog-lookup", http.MethodGet, "/items/"+fixtureItem, nil)
-	if err != nil || a.status != http.StatusOK {
-		t.Fatalf("item: %v %v", a, err)
-	}
-	var item struct {
-		Materials []struct {
-			Code     string `json:"code"`
-			Required bool   `json:"required"`
-		} `json:"materials"`
-	}
-	if err := json.Unmarshal(a.body, &item); err != nil {
-		t.Fatal(err)
-	}
 	var materials []string
-	for _, m := range item.Materials {
-		if m.Required {
-			materials = append(materials, fmt.Sprintf(`{"code":%q,"uploadIds":[%q]}`, m.Code, uploadThroughStack(t, c, demoPDF)))
-		}
+	for _, code := range requiredMaterials(t, c, fixtureItem) {
+		materials = append(materials, fmt.Sprintf(`{"code":%q,"uploadIds":[%q]}`, code, uploadThroughStack(t, c, demoPDF)))
 	}
 	body := fmt.Sprintf(`{"itemCode":%q,"channel":"online","region":"130102",
 		"applicant":{"type":"person","name":%s,"idType":"resident_id","idNumber":%q,"phone":"13800138000"},
 		"materials":[%s],"delivery":{"method":"pickup"}}`, fixtureItem, name, fixtureHolder, strings.Join(materials, ","))
-	a, err = signedCall(context.Background(), c, "case-submit", http.MethodPost, "/cases", []byte(body))
+	a, err := signedCall(context.Background(), c, "case-submit", http.MethodPost, "/cases", []byte(body))
 	if err != nil || a.status != http.StatusCreated {
 		t.Fatalf("submit: %v %v", a, err)
 	}

@@ -408,36 +408,9 @@ func (c *caseBench) prepareBodies(ctx context.Context, n int) ([][]byte, int, er
 	return bodies, int(failed.Load()), nil
 }
 
-// upload announces benchPDF with POST /uploads and PUTs it to the
-// presigned URL with the headers the answer lists.
+// upload uploads benchPDF as the portal (uploadPDF).
 func (c *caseBench) upload(ctx context.Context) (string, error) {
-	announce := map[string]any{"fileName": "申请书.pdf", "contentType": "application/pdf",
-		"sizeBytes": len(benchPDF), "sha256": benchPDFSum}
-	var up struct {
-		UploadID string            `json:"uploadId"`
-		PutURL   string            `json:"putUrl"`
-		Headers  map[string]string `json:"headers"`
-	}
-	if err := c.cfg.Portal.Call(ctx, "case-submit", http.MethodPost, "/uploads", announce, &up); err != nil {
-		return "", fmt.Errorf("announce upload: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, up.PutURL, bytes.NewReader(benchPDF))
-	if err != nil {
-		return "", fmt.Errorf("build PUT for upload %s: %w", up.UploadID, err)
-	}
-	for k, v := range up.Headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("PUT upload %s: %w", up.UploadID, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("PUT upload %s: status %d", up.UploadID, resp.StatusCode)
-	}
-	return up.UploadID, nil
+	return uploadPDF(ctx, c.cfg.Portal, c.http)
 }
 
 // submission is the body of POST /cases for the bench item with one
