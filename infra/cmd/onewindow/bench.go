@@ -199,6 +199,14 @@ func benchmarks(portal *client.Client) []benchmark {
 // for /healthz. It returns the gateway's URL, the child's pid and how to
 // stop it.
 func startBenchStack(ctx context.Context, dataDir string, env ...string) (string, int, func(), error) {
+	// Every run measures a fresh database and bucket: the records of earlier
+	// runs would change the figures, and a schema from an older checkout
+	// would break them. The build cache under dataDir is kept.
+	for _, dir := range []string{"postgres", "minio"} {
+		if err := os.RemoveAll(filepath.Join(dataDir, dir)); err != nil {
+			return "", 0, nil, fmt.Errorf("clear the bench stack's %s data: %w", dir, err)
+		}
+	}
 	port, err := localdeps.FreePort()
 	if err != nil {
 		return "", 0, nil, err
