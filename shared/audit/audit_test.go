@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/onewindow/onewindow/shared/testenv"
@@ -36,7 +38,8 @@ func TestRecordReadsBackThroughTheTrail(t *testing.T) {
 	w := Write{AppID: "sjz-xzsp-window", Function: "case-submit", Method: "POST",
 		Route: "/cases/{serial}/events", Path: "/cases/13010012026112300000017/events",
 		Status: 201, RequestID: "req-audit-1"}
-	if err := Record(ctx, db, w); err != nil {
+	trail := NewTrail(db)
+	if err := trail.Record(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	var action, app string
@@ -46,5 +49,29 @@ func TestRecordReadsBackThroughTheTrail(t *testing.T) {
 	}
 	if want := "case-submit POST /cases/13010012026112300000017/events"; action != want || app != w.AppID {
 		t.Errorf("trail row = %q by %s, want %q by %s", action, app, want, w.AppID)
+	}
+}
+
+// Concurrent writes share statements and every one of them lands.
+func TestConcurrentRecordsAllLand(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Pool(t)
+	trail := NewTrail(db)
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			w := Write{AppID: "hebei-portal", Function: "serial-issue", Method: "POST", Route: "/", Path: "/",
+				Status: 201, RequestID: fmt.Sprintf("req-many-%03d", i)}
+			if err := trail.Record(ctx, w); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var rows, distinct int
+	if err := db.QueryRow(ctx, `SELECT count(*), count(DISTINCT request_id) FROM audit_log WHERE request_id LIKE 'req-many-%'`).
+		Scan(&rows, &distinct); err != nil || rows != n || distinct != n {
+		t.Errorf("%d rows, %d distinct (%v), want %d of each", rows, distinct, err, n)
 	}
 }

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onewindow/onewindow/shared/internal/groupcommit"
 )
 
 // NonceWindow is how long a nonce is remembered: a second request from the
@@ -18,29 +19,25 @@ import (
 const NonceWindow = 10 * time.Minute
 
 // NonceGuard remembers (app, nonce) pairs in PostgreSQL, so every replica of
-// every function refuses a replay that another one accepted.
-//
-// Every write request needs one, so a replica commits them in batches: the
-// nonces that arrive while one batch is in the database go together in the
-// next statement (group commit). A lone request waits for nobody; under
-// load the database sees one commit per batch instead of one per request.
+// every function refuses a replay that another one accepted. Every write
+// request needs one, so a replica commits them in batches
+// (shared/internal/groupcommit).
 type NonceGuard struct {
-	db *pgxpool.Pool
-
-	mu       sync.Mutex
-	waiting  []*nonceAsk // for the next batch
-	flushing bool        // a goroutine is writing batches
+	db    *pgxpool.Pool
+	batch *groupcommit.Batcher[*nonceAsk]
 }
 
 type nonceAsk struct {
 	app, nonce string
-	fresh      bool
-	err        error
-	done       chan struct{}
+	fresh      bool // set by rememberBatch
 }
 
 // NewNonceGuard returns a guard over db's request_nonces table.
-func NewNonceGuard(db *pgxpool.Pool) *NonceGuard { return &NonceGuard{db: db} }
+func NewNonceGuard(db *pgxpool.Pool) *NonceGuard {
+	g := &NonceGuard{db: db}
+	g.batch = groupcommit.New(maxNonceBatch, 5*time.Second, g.rememberBatch)
+	return g
+}
 
 const (
 	// maxNonceBatch bounds one statement; more wait for the next.
@@ -48,60 +45,24 @@ const (
 	// sweepEvery is one in how many nonces also deletes expired ones, so
 	// the table stays near one window's worth of rows without a separate job.
 	sweepEvery = 500
-	// batchTimeout bounds one batch's statement. It does not follow any one
-	// request's context: the batch answers other requests too.
-	batchTimeout = 5 * time.Second
 )
 
 // Remember records the pair and reports whether it is fresh (not seen in the
 // last NonceWindow). A pair older than the window is taken over: the
 // conditional upsert makes exactly one of two racing requests fresh.
 func (g *NonceGuard) Remember(ctx context.Context, appID, nonce string) (fresh bool, err error) {
-	ask := &nonceAsk{app: appID, nonce: nonce, done: make(chan struct{})}
-	g.mu.Lock()
-	g.waiting = append(g.waiting, ask)
-	start := !g.flushing
-	g.flushing = true
-	g.mu.Unlock()
-	if start {
-		go g.flush(context.WithoutCancel(ctx))
+	ask := &nonceAsk{app: appID, nonce: nonce}
+	if err := g.batch.Do(ctx, ask); err != nil {
+		return false, err
 	}
-	select {
-	case <-ask.done:
-		return ask.fresh, ask.err
-	case <-ctx.Done():
-		return false, fmt.Errorf("remember nonce: %w", ctx.Err())
-	}
-}
-
-// flush writes batches until nobody is waiting.
-func (g *NonceGuard) flush(ctx context.Context) {
-	for {
-		g.mu.Lock()
-		n := min(len(g.waiting), maxNonceBatch)
-		if n == 0 {
-			g.flushing = false
-			g.mu.Unlock()
-			return
-		}
-		batch := slices.Clone(g.waiting[:n])
-		g.waiting = slices.Delete(g.waiting, 0, n)
-		g.mu.Unlock()
-
-		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
-		g.rememberBatch(bctx, batch)
-		if rand.IntN(sweepEvery) < len(batch) {
-			g.sweep(bctx)
-		}
-		cancel()
-	}
+	return ask.fresh, nil
 }
 
 // rememberBatch upserts the batch in one statement and answers every ask.
 // The pairs go in sorted order, so two replicas' batches lock the same rows
 // in the same order and cannot deadlock; a pair twice in one batch is one
 // row, fresh for its first ask only.
-func (g *NonceGuard) rememberBatch(ctx context.Context, batch []*nonceAsk) {
+func (g *NonceGuard) rememberBatch(ctx context.Context, batch []*nonceAsk) error {
 	slices.SortStableFunc(batch, func(a, b *nonceAsk) int {
 		return cmp.Or(cmp.Compare(a.app, b.app), cmp.Compare(a.nonce, b.nonce))
 	})
@@ -134,14 +95,17 @@ func (g *NonceGuard) rememberBatch(ctx context.Context, batch []*nonceAsk) {
 		err = cmp.Or(err, rows.Err())
 	}
 	if err != nil {
-		err = fmt.Errorf("remember %d nonces: %w", len(apps), err)
+		return fmt.Errorf("remember %d nonces: %w", len(apps), err)
 	}
 	for _, a := range batch {
 		k := [2]string{a.app, a.nonce}
-		a.fresh, a.err = fresh[k], err
+		a.fresh = fresh[k]
 		delete(fresh, k) // a second ask for the same pair is the replay
-		close(a.done)
 	}
+	if rand.IntN(sweepEvery) < len(batch) {
+		g.sweep(ctx)
+	}
+	return nil
 }
 
 // sweep deletes a bounded batch of expired nonces (index request_nonces_seen_at).

@@ -139,7 +139,12 @@ func TestNonceGuardBatches(t *testing.T) {
 		}
 		first <- ok
 	}()
-	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 0 && g.flushing })
+	waitFor(t, func() bool { // its batch waits on the blocker's row lock
+		var n int
+		err := db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO request_nonces%'`).Scan(&n)
+		return err == nil && n == 1
+	})
 
 	const distinct, asks = 50, 3
 	fresh := make([]atomic.Int32, distinct)
@@ -155,7 +160,7 @@ func TestNonceGuardBatches(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == distinct*asks })
+	waitFor(t, func() bool { return g.batch.Waiting() == distinct*asks })
 
 	if err := blocker.Rollback(ctx); err != nil { // the first batch goes on, then the queued one
 		t.Fatal(err)

@@ -49,6 +49,7 @@ type Service struct {
 	objects  objects.Store
 	verifier *auth.Verifier
 	idem     *idempotency.Store
+	trail    *audit.Trail
 
 	migrateMu sync.Mutex
 	migrated  atomic.Bool
@@ -93,6 +94,7 @@ func (s *Service) open() error {
 	s.verifier = &auth.Verifier{Apps: auth.NewRegistry(pool, 5*time.Second), Nonces: auth.NewNonceGuard(pool),
 		Limits: auth.NewRateLimits()}
 	s.idem = idempotency.New(pool)
+	s.trail = audit.NewTrail(pool)
 	// A key whose request died is taken over once its lease ends: twice
 	// the longest a request may run (write_timeout, which bounds every
 	// handler's context), so a client's retry waits tens of seconds, not
@@ -196,12 +198,12 @@ func (s *Service) serve(ctx context.Context, r *httpx.Request) (resp handler.Res
 // recordWrite keeps a write answered 2xx in the audit trail. It runs after
 // the answer is settled, so a failure is logged and does not change it.
 func (s *Service) recordWrite(ctx context.Context, r *httpx.Request, route *httpx.Route, status int) {
-	if route == nil || r.App.ID == "" || s.db == nil || !audit.IsWrite(r.Method, status) {
+	if route == nil || r.App.ID == "" || s.trail == nil || !audit.IsWrite(r.Method, status) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err := audit.Record(ctx, s.db, audit.Write{AppID: r.App.ID, Function: s.Name, Method: r.Method,
+	err := s.trail.Record(ctx, audit.Write{AppID: r.App.ID, Function: s.Name, Method: r.Method,
 		Route: route.Pattern, Path: r.Path, Status: status, RequestID: r.RequestID})
 	if err != nil {
 		slog.ErrorContext(ctx, "audit record lost", "err", err, "request_id", r.RequestID)
