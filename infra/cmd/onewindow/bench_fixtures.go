@@ -32,8 +32,8 @@ const (
 	benchAttachments = 100
 	benchShipments   = 100 // outbound EMS waybills on warm-up cases
 	// paymentRequestWorkers is how many payment_requested events are sent
-	// at once while preparing orders (see openOrders).
-	paymentRequestWorkers = 3
+	// at once while preparing orders.
+	paymentRequestWorkers = 16
 )
 
 // benchApps are the demo apps of infra/local/apps.json the benchmarks act
@@ -248,11 +248,6 @@ func (f *fixtures) openOrders(ctx context.Context, n int) ([]paymentOrder, error
 	if err != nil {
 		return nil, err
 	}
-	// Fewer at once than a replica has connections (DB_MAX_CONNS 4):
-	// opening an order issues its payment serial inside the event's
-	// transaction, and a new serial block needs a second connection of
-	// the same pool, so 4 at once can wait for each other until they time
-	// out (503 dependency_unavailable).
 	err = parallel(ctx, paymentRequestWorkers, n, func(i int) error {
 		return f.event(ctx, serials[i], map[string]any{"type": "payment_requested", "amountFen": benchFeeFen})
 	})
