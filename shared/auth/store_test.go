@@ -8,8 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/onewindow/onewindow/shared/internal/poll"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
 
@@ -139,7 +139,7 @@ func TestNonceGuardBatches(t *testing.T) {
 		}
 		first <- ok
 	}()
-	waitFor(t, func() bool { // its batch waits on the blocker's row lock
+	poll.Until(t, func() bool { // its batch waits on the blocker's row lock
 		var n int
 		err := db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO request_nonces%'`).Scan(&n)
@@ -160,7 +160,7 @@ func TestNonceGuardBatches(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return g.batch.Waiting() == distinct*asks })
+	poll.Until(t, func() bool { return g.batch.Waiting() == distinct*asks })
 
 	if err := blocker.Rollback(ctx); err != nil { // the first batch goes on, then the queued one
 		t.Fatal(err)
@@ -173,17 +173,5 @@ func TestNonceGuardBatches(t *testing.T) {
 		if n := fresh[i].Load(); n != 1 {
 			t.Errorf("batch-nonce-%03d: %d fresh answers of %d, want exactly 1", i, n, asks)
 		}
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10 s")
-		}
-		time.Sleep(time.Millisecond) // polling a condition, not waiting for time to pass
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/onewindow/onewindow/shared/internal/poll"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
@@ -74,7 +74,7 @@ func TestRace(t *testing.T) {
 		})
 	}
 	// Let the first request be in flight for a moment the others must wait through.
-	waitFor(t, func() bool { return runs.Load() == 1 })
+	poll.Until(t, func() bool { return runs.Load() == 1 })
 	close(release)
 	wg.Wait()
 	if runs.Load() != 1 {
@@ -202,16 +202,5 @@ func TestValidKey(t *testing.T) {
 		if err := ValidKey(key); (err == nil) != ok {
 			t.Errorf("ValidKey(%q) = %v", key, err)
 		}
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10 s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

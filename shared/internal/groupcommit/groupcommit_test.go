@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onewindow/onewindow/shared/internal/poll"
 )
 
 // Items that arrive while a batch is being written go together in the
@@ -32,11 +34,11 @@ func TestBatching(t *testing.T) {
 	errs := make([]error, 7)
 	var wg sync.WaitGroup
 	wg.Go(func() { errs[0] = b.Do(ctx, 0) })
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(batches) == 1 })
+	poll.Until(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(batches) == 1 })
 	for i, item := range []int{1, 2, 3, 4, 5, 99} {
 		wg.Go(func() { errs[i+1] = b.Do(ctx, item) })
 	}
-	waitFor(t, func() bool { return b.Waiting() == 6 })
+	poll.Until(t, func() bool { return b.Waiting() == 6 })
 	close(release)
 	wg.Wait()
 
@@ -71,16 +73,5 @@ func TestCallerGivesUp(t *testing.T) {
 	close(release)
 	if err := b.Do(context.Background(), 2); err != nil {
 		t.Fatalf("a later item: %v", err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10 s")
-		}
-		time.Sleep(time.Millisecond) // polling a condition, not waiting for time to pass
 	}
 }
