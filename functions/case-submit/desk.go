@@ -6,16 +6,13 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/onewindow/onewindow/shared/calendar"
 	"github.com/onewindow/onewindow/shared/cards"
 	"github.com/onewindow/onewindow/shared/cases"
-	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/licenses"
 	"github.com/onewindow/onewindow/shared/metrics"
 	"github.com/onewindow/onewindow/shared/payments"
 	"github.com/onewindow/onewindow/shared/problem"
-	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
 	"github.com/onewindow/onewindow/shared/shipments"
 	"github.com/onewindow/onewindow/shared/webhook"
@@ -37,45 +34,36 @@ func newService() *service.Service {
 	})
 }
 
-// newDesk opens the catalogue, the serial allocator, the calendar and the
-// outbox, and starts the loop that delivers right after each commit.
+// newDesk builds the case desk with the card board, payment orders,
+// licenses and shipments as its seams, and starts the outbox loop that
+// delivers right after each commit.
 func newDesk(s *service.Service) *desk {
 	if s.DB() == nil || s.Objects() == nil {
 		return &desk{}
 	}
-	cat := catalog.Open(s.DB(), catalog.Config{})
-	cat.Warm()
-	alloc, err := serial.NewAllocator(s.DB(), serial.Config{})
-	if err != nil { // only a bad Config fails, and the default is good
-		slog.Error("serial allocator", "err", err)
-		return &desk{}
-	}
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
+	cfg, err := cases.StandardConfig(s.DB(), s.Objects())
 	if err != nil {
-		slog.Error("webhook outbox", "err", err)
+		slog.Error("case desk", "err", err)
 		return &desk{}
 	}
-	calendars := calendar.NewStore(s.DB(), calendar.StoreConfig{})
-	board, err := cards.New(cards.Config{DB: s.DB(), Calendars: calendars, Outbox: outbox})
+	board, err := cards.New(cards.Config{DB: s.DB(), Calendars: cfg.Calendars, Outbox: cfg.Outbox})
 	if err != nil {
 		slog.Error("card board", "err", err)
 		return &desk{}
 	}
 	orders := payments.NewOrders(nil)
-	c, err := cases.New(cases.Config{
-		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc, Calendars: calendars, Outbox: outbox,
-		Licenses: licenses.ForCases(s.DB()), Payments: orders,
-		Extensions: []cases.Extension{board, orders, shipments.ViewExtension()},
-	})
+	cfg.Licenses, cfg.Payments = licenses.ForCases(s.DB()), orders
+	cfg.Extensions = []cases.Extension{board, orders, shipments.ViewExtension()}
+	c, err := cases.New(cfg)
 	if err != nil {
 		slog.Error("case desk", "err", err)
 		return &desk{}
 	}
 	// The loop lives as long as the process; what it has not delivered
 	// when the replica stops is due again for the next replica or re-drive.
-	go outbox.Run(context.Background())
-	metrics.Register(alloc.Collector(), outbox.Collector())
-	return &desk{cases: c, outbox: outbox}
+	go cfg.Outbox.Run(context.Background())
+	metrics.Register(cfg.Serials.Collector(), cfg.Outbox.Collector())
+	return &desk{cases: c, outbox: cfg.Outbox}
 }
 
 // ready wraps a route so that it answers 503 when the desk could not be

@@ -7,15 +7,11 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/onewindow/onewindow/shared/calendar"
 	"github.com/onewindow/onewindow/shared/cases"
-	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/licenses"
 	"github.com/onewindow/onewindow/shared/problem"
-	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
-	"github.com/onewindow/onewindow/shared/webhook"
 )
 
 // desk holds what the routes share for the life of the process. Both are
@@ -41,27 +37,18 @@ func newDesk(s *service.Service, cfg licenses.Config) *desk {
 	if s.DB() == nil || s.Objects() == nil {
 		return &desk{}
 	}
-	cat := catalog.Open(s.DB(), catalog.Config{})
-	cat.Warm()
-	alloc, err := serial.NewAllocator(s.DB(), serial.Config{})
-	if err != nil { // only a bad Config fails, and the default is good
-		slog.Error("serial allocator", "err", err)
-		return &desk{}
-	}
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
-	if err != nil {
-		slog.Error("webhook outbox", "err", err)
-		return &desk{}
-	}
-	c, err := cases.New(cases.Config{
-		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc,
-		Calendars: calendar.NewStore(s.DB(), calendar.StoreConfig{}), Outbox: outbox, Now: cfg.Now,
-	})
+	deskCfg, err := cases.StandardConfig(s.DB(), s.Objects())
 	if err != nil {
 		slog.Error("case desk", "err", err)
 		return &desk{}
 	}
-	cfg.DB, cfg.Catalog, cfg.Objects, cfg.Cases = s.DB(), cat, s.Objects(), c
+	deskCfg.Now = cfg.Now
+	c, err := cases.New(deskCfg)
+	if err != nil {
+		slog.Error("case desk", "err", err)
+		return &desk{}
+	}
+	cfg.DB, cfg.Catalog, cfg.Objects, cfg.Cases = s.DB(), deskCfg.Catalog, s.Objects(), c
 	reg, err := licenses.New(cfg)
 	if err != nil {
 		slog.Error("license registry", "err", err)

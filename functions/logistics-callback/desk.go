@@ -6,15 +6,11 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/onewindow/onewindow/shared/calendar"
 	"github.com/onewindow/onewindow/shared/cases"
-	"github.com/onewindow/onewindow/shared/catalog"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/problem"
-	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
 	"github.com/onewindow/onewindow/shared/shipments"
-	"github.com/onewindow/onewindow/shared/webhook"
 )
 
 // desk holds what the routes share for the life of the process.
@@ -39,27 +35,17 @@ func newDesk(s *service.Service) *desk {
 	if s.DB() == nil || s.Objects() == nil {
 		return &desk{}
 	}
-	cat := catalog.Open(s.DB(), catalog.Config{})
-	cat.Warm()
-	alloc, err := serial.NewAllocator(s.DB(), serial.Config{})
-	if err != nil { // only a bad Config fails, and the default is good
-		slog.Error("serial allocator", "err", err)
-		return &desk{}
-	}
-	outbox, err := webhook.New(s.DB(), webhook.Config{Endpoints: cat})
-	if err != nil {
-		slog.Error("webhook outbox", "err", err)
-		return &desk{}
-	}
-	c, err := cases.New(cases.Config{
-		DB: s.DB(), Catalog: cat, Objects: s.Objects(), Serials: alloc,
-		Calendars: calendar.NewStore(s.DB(), calendar.StoreConfig{}), Outbox: outbox,
-	})
+	cfg, err := cases.StandardConfig(s.DB(), s.Objects())
 	if err != nil {
 		slog.Error("case desk", "err", err)
 		return &desk{}
 	}
-	sh, err := shipments.New(shipments.Config{DB: s.DB(), Cases: c, Outbox: outbox})
+	c, err := cases.New(cfg)
+	if err != nil {
+		slog.Error("case desk", "err", err)
+		return &desk{}
+	}
+	sh, err := shipments.New(shipments.Config{DB: s.DB(), Cases: c, Outbox: cfg.Outbox})
 	if err != nil {
 		slog.Error("shipments desk", "err", err)
 		return &desk{}
@@ -68,8 +54,8 @@ func newDesk(s *service.Service) *desk {
 	// when the replica stops is due again for the next replica or re-drive.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); outbox.Run(ctx) }()
-	return &desk{shipments: sh, stop: func() { cancel(); <-done; cat.Close() }}
+	go func() { defer close(done); cfg.Outbox.Run(ctx) }()
+	return &desk{shipments: sh, stop: func() { cancel(); <-done; cfg.Catalog.Close() }}
 }
 
 // ready wraps a route so that it answers 503 when the desk could not be
