@@ -9,14 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"github.com/onewindow/onewindow/shared/auth"
-	"github.com/onewindow/onewindow/shared/client"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/service/servicetest"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
 
@@ -24,18 +22,10 @@ import (
 // Handle stop at authentication (401) or at the 503 of a misconfigured
 // function: a problem, never a 500.
 func TestUnsignedRequestsAreProblems(t *testing.T) {
-	for _, path := range []string{"/items", "/items/X", "/bundles/SJZ-YJS-MINSU", "/scopes/selection", "/nope"} {
-		resp, err := Handle(handler.Request{Method: "GET", Header: http.Header{httpx.PathHeader: {path}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 401 && resp.StatusCode != 503 {
-			t.Errorf("GET %s = %d %s", path, resp.StatusCode, resp.Body)
-		}
-		if resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("GET %s: Content-Type %q", path, resp.Header.Get("Content-Type"))
-		}
-	}
+	servicetest.UnsignedAreProblems(t, Handle, []servicetest.Unsigned{
+		{"GET", "/items", ""}, {"GET", "/items/X", ""}, {"GET", "/bundles/SJZ-YJS-MINSU", ""},
+		{"GET", "/scopes/selection", ""}, {"GET", "/nope", ""},
+	})
 }
 
 var (
@@ -96,16 +86,7 @@ func (a answer) decode(t *testing.T, v any) {
 // call signs a request as app and serves it; edit may add headers.
 func (f *fn) call(app auth.AppRecord, method, pathAndQuery, body string, edit func(http.Header)) answer {
 	f.t.Helper()
-	c := client.New("http://gateway", app.ID, app.Secret)
-	hr, err := c.Request(context.Background(), "catalog-lookup", method, pathAndQuery, []byte(body), nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hr.Header.Set(httpx.PathHeader, strings.TrimPrefix(hr.URL.EscapedPath(), "/function/catalog-lookup"))
-	if edit != nil {
-		edit(hr.Header)
-	}
-	resp := f.svc.Handle(handler.Request{Method: method, Header: hr.Header, QueryString: hr.URL.RawQuery, Body: []byte(body)})
+	resp := f.svc.Handle(servicetest.Signed(f.t, "catalog-lookup", app, method, pathAndQuery, body, edit))
 	return answer{resp.StatusCode, resp.Header, resp.Body}
 }
 

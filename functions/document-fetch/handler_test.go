@@ -14,18 +14,16 @@ import (
 	"testing"
 	"time"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/cases"
 	"github.com/onewindow/onewindow/shared/catalog"
-	"github.com/onewindow/onewindow/shared/client"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/licenses"
 	"github.com/onewindow/onewindow/shared/objects"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/service/servicetest"
 	"github.com/onewindow/onewindow/shared/store"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
@@ -34,25 +32,14 @@ import (
 // Handle stop at authentication (401) or at the 503 of a misconfigured
 // function: a problem, never a 500.
 func TestUnsignedRequestsAreProblems(t *testing.T) {
-	for _, tt := range []struct{ method, path string }{
-		{"GET", "/attachments/0193a3c4-0000-7000-8000-000000000000"},
-		{"POST", "/licenses"},
-		{"GET", "/licenses/X?purpose=1"},
-		{"POST", "/licenses/verify"},
-		{"GET", "/stats/usage"},
-		{"GET", "/nope"},
-	} {
-		resp, err := Handle(handler.Request{Method: tt.method, Header: http.Header{httpx.PathHeader: {tt.path}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 401 && resp.StatusCode != 503 {
-			t.Errorf("%s %s = %d %s", tt.method, tt.path, resp.StatusCode, resp.Body)
-		}
-		if resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s %s: Content-Type %q", tt.method, tt.path, resp.Header.Get("Content-Type"))
-		}
-	}
+	servicetest.UnsignedAreProblems(t, Handle, []servicetest.Unsigned{
+		{"GET", "/attachments/0193a3c4-0000-7000-8000-000000000000", ""},
+		{"POST", "/licenses", ""},
+		{"GET", "/licenses/X?purpose=1", ""},
+		{"POST", "/licenses/verify", ""},
+		{"GET", "/stats/usage", ""},
+		{"GET", "/nope", ""},
+	})
 }
 
 func app(id string, role auth.Role, departments ...string) auth.AppRecord {
@@ -166,16 +153,7 @@ func (a answer) code(t *testing.T) string {
 // call signs a request as app and serves it; edit may add headers.
 func (f *fn) call(app auth.AppRecord, method, pathAndQuery, body string, edit func(http.Header)) answer {
 	f.t.Helper()
-	c := client.New("http://gateway", app.ID, app.Secret)
-	hr, err := c.Request(context.Background(), "document-fetch", method, pathAndQuery, []byte(body), nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hr.Header.Set(httpx.PathHeader, strings.TrimPrefix(hr.URL.EscapedPath(), "/function/document-fetch"))
-	if edit != nil {
-		edit(hr.Header)
-	}
-	resp := f.svc.Handle(handler.Request{Method: method, Header: hr.Header, QueryString: hr.URL.RawQuery, Body: []byte(body)})
+	resp := f.svc.Handle(servicetest.Signed(f.t, "document-fetch", app, method, pathAndQuery, body, edit))
 	return answer{resp.StatusCode, resp.Header, resp.Body}
 }
 

@@ -13,11 +13,11 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/onewindow/onewindow/shared/auth"
-	"github.com/onewindow/onewindow/shared/client"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/service/servicetest"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
 
@@ -25,23 +25,12 @@ import (
 // Handle stop at authentication (401) or at the 503 of a misconfigured
 // function: a problem, never a 500.
 func TestUnsignedRequestsAreProblems(t *testing.T) {
-	for _, tt := range []struct{ method, path, body string }{
+	servicetest.UnsignedAreProblems(t, Handle, []servicetest.Unsigned{
 		{"POST", "/", `{"waybillNo":"EA1","events":[]}`},
 		{"POST", "/shipments", `{}`},
 		{"GET", "/shipments/EA1", ""},
 		{"GET", "/nope", ""},
-	} {
-		resp, err := Handle(handler.Request{Method: tt.method, Header: http.Header{httpx.PathHeader: {tt.path}}, Body: []byte(tt.body)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 401 && resp.StatusCode != 503 {
-			t.Errorf("%s %s = %d %s", tt.method, tt.path, resp.StatusCode, resp.Body)
-		}
-		if resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s %s: Content-Type %q", tt.method, tt.path, resp.Header.Get("Content-Type"))
-		}
-	}
+	})
 }
 
 var (
@@ -114,16 +103,7 @@ func (a answer) problem(t *testing.T) problem.Problem {
 // after signing.
 func (f *fn) call(app auth.AppRecord, method, path, body string, edit func(http.Header)) answer {
 	f.t.Helper()
-	c := client.New("http://gateway", app.ID, app.Secret)
-	hr, err := c.Request(context.Background(), "logistics-callback", method, path, []byte(body), nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hr.Header.Set(httpx.PathHeader, strings.TrimPrefix(hr.URL.EscapedPath(), "/function/logistics-callback"))
-	if edit != nil {
-		edit(hr.Header)
-	}
-	resp := f.svc.Handle(handler.Request{Method: method, Header: hr.Header, QueryString: hr.URL.RawQuery, Body: []byte(body)})
+	resp := f.svc.Handle(servicetest.Signed(f.t, "logistics-callback", app, method, path, body, edit))
 	return answer{resp.StatusCode, resp.Header, resp.Body}
 }
 

@@ -13,13 +13,10 @@ import (
 	"testing"
 	"time"
 
-	handler "github.com/openfaas/templates-sdk/go-http"
-
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/calendar"
 	"github.com/onewindow/onewindow/shared/cases"
 	"github.com/onewindow/onewindow/shared/catalog"
-	"github.com/onewindow/onewindow/shared/client"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/objects"
@@ -27,6 +24,7 @@ import (
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/serial"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/service/servicetest"
 	"github.com/onewindow/onewindow/shared/testenv"
 	"github.com/onewindow/onewindow/shared/webhook"
 )
@@ -35,23 +33,12 @@ import (
 // Handle stop at authentication (401) or at the 503 of a misconfigured
 // function: a problem, never a 500.
 func TestUnsignedRequestsAreProblems(t *testing.T) {
-	for _, tt := range []struct{ method, path, body string }{
+	servicetest.UnsignedAreProblems(t, Handle, []servicetest.Unsigned{
 		{"POST", "/", `{"notifyId":"1","paymentSerial":"13010292026112300000019","amountFen":1,"status":"paid"}`},
 		{"GET", "/orders/13010292026112300000019", ""},
 		{"GET", "/reconciliation", ""},
 		{"GET", "/nope", ""},
-	} {
-		resp, err := Handle(handler.Request{Method: tt.method, Header: http.Header{httpx.PathHeader: {tt.path}}, Body: []byte(tt.body)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 401 && resp.StatusCode != 503 {
-			t.Errorf("%s %s = %d %s", tt.method, tt.path, resp.StatusCode, resp.Body)
-		}
-		if resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s %s: Content-Type %q", tt.method, tt.path, resp.Header.Get("Content-Type"))
-		}
-	}
+	})
 }
 
 var (
@@ -181,16 +168,7 @@ func (a answer) problemCode(t *testing.T) string {
 // call signs a request as app and serves it; edit may change the headers.
 func (f *fn) call(app auth.AppRecord, method, pathAndQuery, body string, edit func(http.Header)) answer {
 	f.t.Helper()
-	c := client.New("http://gateway", app.ID, app.Secret)
-	hr, err := c.Request(f.ctx, "payment-callback", method, pathAndQuery, []byte(body), nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hr.Header.Set(httpx.PathHeader, strings.TrimPrefix(hr.URL.EscapedPath(), "/function/payment-callback"))
-	if edit != nil {
-		edit(hr.Header)
-	}
-	resp := f.svc.Handle(handler.Request{Method: method, Header: hr.Header, QueryString: hr.URL.RawQuery, Body: []byte(body)})
+	resp := f.svc.Handle(servicetest.Signed(f.t, "payment-callback", app, method, pathAndQuery, body, edit))
 	return answer{resp.StatusCode, resp.Header, resp.Body}
 }
 

@@ -14,11 +14,11 @@ import (
 
 	"github.com/onewindow/onewindow/shared/auth"
 	"github.com/onewindow/onewindow/shared/calendar"
-	"github.com/onewindow/onewindow/shared/client"
 	"github.com/onewindow/onewindow/shared/config"
 	"github.com/onewindow/onewindow/shared/httpx"
 	"github.com/onewindow/onewindow/shared/problem"
 	"github.com/onewindow/onewindow/shared/service"
+	"github.com/onewindow/onewindow/shared/service/servicetest"
 	"github.com/onewindow/onewindow/shared/testenv"
 )
 
@@ -102,13 +102,7 @@ func (a answer) decode(t *testing.T, v any) {
 // call signs a request as app and serves it.
 func (f *fn) call(app auth.AppRecord, method, pathAndQuery, body string) answer {
 	f.t.Helper()
-	c := client.New("http://gateway", app.ID, app.Secret)
-	hr, err := c.Request(context.Background(), "warning-scan", method, pathAndQuery, []byte(body), nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hr.Header.Set(httpx.PathHeader, strings.TrimPrefix(hr.URL.EscapedPath(), "/function/warning-scan"))
-	resp := f.svc.Handle(handler.Request{Method: method, Header: hr.Header, QueryString: hr.URL.RawQuery, Body: []byte(body)})
+	resp := f.svc.Handle(servicetest.Signed(f.t, "warning-scan", app, method, pathAndQuery, body, nil))
 	return answer{resp.StatusCode, resp.Header, resp.Body}
 }
 
